@@ -1,0 +1,78 @@
+// Policies `mimalloc` and `mimalloc-heap`, both on a private mimalloc heap:
+//  - mimalloc:      mi_heap_malloc_small per node, mi_free per node at the end of
+//                   the step (the heap lives for the whole run);
+//  - mimalloc-heap: a fresh heap per step, dropped whole by mi_heap_destroy
+//                   (no per-node free: mimalloc's own arena-style reset).
+#pragma once
+
+#include <string_view>
+
+#include "allocators/mimalloc_api.hpp"
+#include "allocators/per_node.hpp"
+
+namespace mga {
+
+class MimallocBackend {
+ public:
+  static constexpr std::string_view name = "mimalloc";
+  static constexpr std::string_view description = "mi_heap_malloc_small + mi_free per node";
+
+  MimallocBackend() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
+  MimallocBackend(const MimallocBackend&) = delete;
+  MimallocBackend& operator=(const MimallocBackend&) = delete;
+  ~MimallocBackend() { api_.heap_delete(heap_); }
+
+  void* allocate(std::size_t bytes) {
+    ++stats_.allocations;
+    stats_.bytes += bytes;
+    return api_.heap_malloc_small(heap_, bytes);
+  }
+  void deallocate(void* ptr, std::size_t /*bytes*/) {
+    ++stats_.frees;
+    api_.free(ptr);
+  }
+  const AllocStats& stats() const { return stats_; }
+
+ private:
+  const MimallocApi& api_;
+  mi_heap_t* heap_;
+  AllocStats stats_;
+};
+
+using MimallocPolicy = PerNodePolicy<MimallocBackend>;
+
+class MimallocHeapPolicy {
+ public:
+  using Node = mga::Node;
+  using Ref = Node*;
+  static constexpr std::string_view name = "mimalloc-heap";
+  static constexpr std::string_view description =
+      "mi_heap_malloc_small, mi_heap_destroy every step";
+
+  MimallocHeapPolicy() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
+  MimallocHeapPolicy(const MimallocHeapPolicy&) = delete;
+  MimallocHeapPolicy& operator=(const MimallocHeapPolicy&) = delete;
+  ~MimallocHeapPolicy() { api_.heap_destroy(heap_); }
+
+  Ref make() {
+    ++stats_.allocations;
+    stats_.bytes += sizeof(Node);
+    return new (api_.heap_malloc_small(heap_, sizeof(Node))) Node;
+  }
+
+  void release() {
+    api_.heap_destroy(heap_);
+    ++stats_.frees;
+    heap_ = api_.heap_new();
+  }
+
+  static Ref borrow(Node& node) { return &node; }
+  const AllocStats& stats() const { return stats_; }
+
+ private:
+  const MimallocApi& api_;
+  mi_heap_t* heap_;
+  AllocStats stats_;
+};
+
+}  // namespace mga

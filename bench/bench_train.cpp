@@ -1,0 +1,316 @@
+// bench_train: microgpt training, timed for one allocation policy or all.
+//
+//   bench_train --allocator=arena          microgpt's output, then a summary
+//   bench_train --allocator=all --repeat 3  every policy, each run in a fresh
+//                                           process, then one comparison table
+#include <spawn.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "allocators/registry.hpp"
+#include "bench/context.hpp"
+#include "bench/report.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace mga;
+
+struct Options {
+  std::string allocator = "new";
+  RunConfig run;
+  std::string rng = "python";
+  std::string topo = "dfs";
+  std::string data;
+  std::string json;
+  int repeat = 1;
+  bool quiet = false;
+  bool worker = false;  // internal: one quiet run that prints a record line
+};
+
+constexpr int kUsageError = 2;
+constexpr int kRuntimeError = 1;
+
+std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
+  return hash;
+}
+
+// Nodes one training step can create at most (every document at least
+// block_size long); used to refuse configurations that cannot fit in memory.
+double max_nodes_per_step(const ModelConfig& c, int vocab) {
+  const double e = c.n_embd, b = c.block_size, l = c.n_layer;
+  const double rmsnorm = 3 * e + 6, linear_per_in_out = 2 * e + 1;
+  const double per_position = e + rmsnorm +
+                              l * (2 * rmsnorm + 4 * e * linear_per_in_out +
+                                   4 * e * linear_per_in_out + e * (8 * e + 1) + 6 * e) +
+                              vocab * (2 * e + 1) + 6.0 * vocab + 4;
+  const double attention = l * (4 * e + 9 * c.n_head + 8) * b * (b + 1) / 2;
+  return b * per_position + attention;
+}
+
+Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
+  const auto& m = o.run.model;
+  return {{"steps", std::to_string(o.run.steps)},
+          {"seed", std::to_string(o.run.seed)},
+          {"rng", json_string(o.rng)},
+          {"topo", json_string(o.topo)},
+          {"n_embd", std::to_string(m.n_embd)},
+          {"n_head", std::to_string(m.n_head)},
+          {"n_layer", std::to_string(m.n_layer)},
+          {"block_size", std::to_string(m.block_size)},
+          {"samples", std::to_string(o.run.samples)},
+          {"data", json_string(data_path)},
+          {"num_docs", std::to_string(data.docs.size())},
+          {"vocab_size", std::to_string(data.vocab_size())}};
+}
+
+Measurement run_in_process(const Options& o, const Dataset& data, bool print_output) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  LineSink print = [&](const std::string& line) {
+    hash = fnv1a(fnv1a(hash, line), "\n");
+    if (print_output) {
+      std::fputs(line.c_str(), stdout);
+      std::fputc('\n', stdout);
+    }
+  };
+  Measurement result;
+  with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
+    RunResult run = run_microgpt<P>(data, o.run, print);
+    result = make_measurement(P::name, run, hash);
+  });
+  return result;
+}
+
+// Runs this program again as a worker for one policy and returns its record.
+Measurement run_worker(const Options& o, const std::string& allocator,
+                       const std::string& data_path) {
+  const auto& m = o.run.model;
+  std::vector<std::string> args = {"bench_train",  "--worker",
+                                   "--allocator",  allocator,
+                                   "--steps",      std::to_string(o.run.steps),
+                                   "--seed",       std::to_string(o.run.seed),
+                                   "--rng",        o.rng,
+                                   "--topo",       o.topo,
+                                   "--n-embd",     std::to_string(m.n_embd),
+                                   "--n-head",     std::to_string(m.n_head),
+                                   "--n-layer",    std::to_string(m.n_layer),
+                                   "--block-size", std::to_string(m.block_size),
+                                   "--samples",    std::to_string(o.run.samples),
+                                   "--data",       data_path};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  pid_t pid = 0;
+  int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (spawned != 0) {
+    close(pipe_fds[0]);
+    throw std::runtime_error("cannot start a worker process");
+  }
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    output.append(buffer, std::size_t(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("the " + allocator + " worker failed (" +
+                             (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                  : "exit " + std::to_string(WEXITSTATUS(status))) +
+                             ")");
+  }
+  auto record = parse_record(output.substr(output.rfind("mga-record") == std::string::npos
+                                               ? output.size()
+                                               : output.rfind("mga-record")));
+  if (!record) throw std::runtime_error("the " + allocator + " worker printed no result");
+  return *record;
+}
+
+std::string description_of(const std::string& allocator) {
+  std::string description;
+  with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
+  return description;
+}
+
+int run(const Options& o) {
+  const std::string data_path = resolve_dataset(o.data);
+  const Dataset data = load_dataset(data_path);
+  const double nodes = max_nodes_per_step(o.run.model, data.vocab_size());
+  struct sysinfo info {};
+  sysinfo(&info);
+  const double memory = double(info.totalram) * info.mem_unit;
+  if (nodes * 128 > memory / 2) {
+    std::fprintf(
+        stderr, "bench_train: this model needs up to %.1f GiB per step; the machine has %.1f GiB\n",
+        nodes * 128 / (1 << 30), memory / (1 << 30));
+    return kUsageError;
+  }
+  if (!o.json.empty()) check_writable(o.json);
+
+  if (o.worker) {
+    Measurement m = run_in_process(o, data, false);
+    std::printf("%s\n", to_record(m).c_str());
+    return 0;
+  }
+
+  const std::vector<std::string> allocators =
+      o.allocator == "all" ? policy_names() : std::vector<std::string>{o.allocator};
+  std::vector<PolicyRuns> all;
+  for (const auto& name : allocators) all.push_back({name, description_of(name), {}});
+
+  if (allocators.size() == 1 && o.repeat == 1) {
+    all[0].repetitions.push_back(run_in_process(o, data, !o.quiet));
+    print_summary(stdout, all[0]);
+  } else {
+    // Round-robin over policies, so slow drift of the machine hits all alike.
+    const int total = o.repeat * int(allocators.size());
+    int done = 0;
+    for (int rep = 0; rep < o.repeat; ++rep) {
+      for (auto& runs : all) {
+        Measurement m = run_worker(o, runs.allocator, data_path);
+        ++done;
+        if (!o.quiet) {
+          std::fprintf(stderr, "[%*d/%d] %-14s %.3f s  loss %.4f\n", total >= 10 ? 2 : 1, done,
+                       total, runs.allocator.c_str(), m.train_seconds, m.final_loss);
+        }
+        runs.repetitions.push_back(m);
+      }
+    }
+    if (all.size() == 1) {
+      print_summary(stdout, all[0]);
+    } else {
+      print_table(stdout, all);
+    }
+  }
+
+  bool identical = true;
+  for (const auto& runs : all) {
+    for (const auto& m : runs.repetitions)
+      identical = identical && m.output_hash == all[0].repetitions[0].output_hash;
+  }
+  if (all.size() > 1 || o.repeat > 1) {
+    std::printf("\noutput: %s\n",
+                identical ? "identical in every run (same losses and samples)"
+                          : "DIFFERS between runs: the policies do not compute the same thing");
+  }
+  if (!o.json.empty()) {
+    write_file_atomically(o.json, to_json(
+                                      [] {
+                                        Fields context;
+                                        for (auto& [k, v] : measurement_context())
+                                          context.push_back({k, json_string(v)});
+                                        return context;
+                                      }(),
+                                      config_fields(o, data_path, data), all));
+  }
+  return identical ? 0 : kRuntimeError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "Trains microgpt (Karpathy's scalar-autograd GPT) and measures the allocation policy.",
+      "bench_train"};
+  app.get_formatter()->column_width(30);
+  std::string allocator_list = "'all'";
+  for (const auto& name : policy_names()) allocator_list += ", " + name;
+  app.add_option("--allocator", o.allocator,
+                 "policy to measure, or 'all' (each run in a fresh process): " + allocator_list)
+      ->check([](const std::string& name) -> std::string {
+        if (name == "all") return "";
+        for (const auto& valid : policy_names()) {
+          if (valid == name) return "";
+        }
+        std::string message = "unknown allocator '" + name + "'; valid: all";
+        for (const auto& valid : policy_names()) message += ", " + valid;
+        return message;
+      })
+      ->capture_default_str();
+  app.add_option("--steps", o.run.steps, "training steps")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--seed", o.run.seed, "random seed (Python's random.seed)")->capture_default_str();
+  app.add_option("--rng", o.rng,
+                 "python: CPython's MT19937 like microgpt.py; mulberry32: like microgpt.ts")
+      ->check(CLI::IsMember({"python", "mulberry32"}))
+      ->capture_default_str();
+  app.add_option("--topo", o.topo,
+                 "backward's topological sort: dfs (marks in nodes) or hashset (a visited set)")
+      ->check(CLI::IsMember({"dfs", "hashset"}))
+      ->capture_default_str();
+  app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--n-head", o.run.model.n_head, "attention heads (must divide --n-embd)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--n-layer", o.run.model.n_layer, "transformer layers")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--block-size", o.run.model.block_size, "maximum sequence length")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  app.add_option("--samples", o.run.samples, "names sampled after training")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--data", o.data,
+                 "names.txt, one name per line (default: data/names.txt, downloaded if missing)");
+  app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
+      ->check(CLI::Range(1, 10'000))
+      ->capture_default_str();
+  app.add_option("--json", o.json, "also write the results as JSON to this file (atomically)");
+  app.add_flag("--quiet", o.quiet, "print only the summary (no microgpt output, no progress)");
+  bool list = false;
+  app.add_flag("--list-allocators", list, "print the policies, one per line, and exit");
+  app.add_flag("--worker", o.worker)->group("");  // internal, see run_worker
+
+  try {
+    app.parse(argc, argv);
+    if (o.run.model.n_embd % o.run.model.n_head != 0) {
+      throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
+                                                 ") is not divisible by --n-head (" +
+                                                 std::to_string(o.run.model.n_head) + ")");
+    }
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return kUsageError;
+  }
+  if (list) {
+    for_each_policy([]<class P>(std::type_identity<P>) {
+      std::printf("%-14s %s\n", std::string(P::name).c_str(), std::string(P::description).c_str());
+    });
+    return 0;
+  }
+  o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
+  o.run.topo = o.topo == "hashset" ? TopoOrder::hashset : TopoOrder::dfs;
+  try {
+    return run(o);
+  } catch (const DatasetError& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return kUsageError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return kRuntimeError;
+  }
+}

@@ -1,0 +1,307 @@
+#include "bench/report.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace mga {
+
+// ---- one measurement -------------------------------------------------------
+
+long peak_rss_kib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;  // KiB on Linux
+}
+
+Measurement make_measurement(std::string_view allocator, const RunResult& run,
+                             std::uint64_t output_hash) {
+  Measurement m;
+  m.allocator = allocator;
+  m.steps = int(run.losses.size());
+  m.train_seconds = run.train_seconds;
+  m.phases = run.phases;
+  m.train_nodes = run.train_nodes;
+  m.alloc = run.train_alloc;
+  m.peak_rss_kib = peak_rss_kib();
+  m.output_hash = output_hash;
+  m.final_loss = run.losses.empty() ? 0 : run.losses.back();
+  return m;
+}
+
+std::string to_record(const Measurement& m) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "mga-record " << m.allocator << ' ' << m.steps << ' ' << m.train_seconds << ' '
+      << m.phases.forward << ' ' << m.phases.backward << ' ' << m.phases.adam << ' '
+      << m.phases.release << ' ' << m.train_nodes << ' ' << m.alloc.allocations << ' '
+      << m.alloc.frees << ' ' << m.alloc.bytes << ' ' << m.peak_rss_kib << ' ' << m.output_hash
+      << ' ' << m.final_loss;
+  return out.str();
+}
+
+std::optional<Measurement> parse_record(std::string_view line) {
+  std::istringstream in{std::string(line)};
+  std::string tag;
+  Measurement m;
+  in >> tag >> m.allocator >> m.steps >> m.train_seconds >> m.phases.forward >> m.phases.backward >>
+      m.phases.adam >> m.phases.release >> m.train_nodes >> m.alloc.allocations >> m.alloc.frees >>
+      m.alloc.bytes >> m.peak_rss_kib >> m.output_hash >> m.final_loss;
+  if (!in || tag != "mga-record" || m.steps <= 0) return std::nullopt;
+  return m;
+}
+
+// ---- statistics --------------------------------------------------------------
+
+Stats compute_stats(std::vector<double> values) {
+  Stats s;
+  if (values.empty()) return s;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  s.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  s.min = values.front();
+  s.max = values.back();
+  double sum = 0;
+  for (double v : values) sum += v;
+  s.mean = sum / double(n);
+  if (n > 1) {
+    double squares = 0;
+    for (double v : values) squares += (v - s.mean) * (v - s.mean);
+    s.stddev = std::sqrt(squares / double(n - 1));  // sample standard deviation
+  }
+  s.cv = s.mean > 0 ? s.stddev / s.mean : 0;
+  return s;
+}
+
+Stats PolicyRuns::train_seconds() const {
+  std::vector<double> values;
+  for (const auto& m : repetitions) values.push_back(m.train_seconds);
+  return compute_stats(values);
+}
+
+const Measurement& PolicyRuns::median_run() const {
+  std::vector<const Measurement*> sorted;
+  for (const auto& m : repetitions) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(),
+            [](auto* a, auto* b) { return a->train_seconds < b->train_seconds; });
+  return *sorted[(sorted.size() - 1) / 2];
+}
+
+// ---- console -----------------------------------------------------------------
+
+namespace {
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 3) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return buffer;
+}
+
+}  // namespace
+
+void print_summary(std::FILE* out, const PolicyRuns& runs) {
+  const Measurement& m = runs.median_run();
+  const Stats time = runs.train_seconds();
+  const double total = m.phases.forward + m.phases.backward + m.phases.adam + m.phases.release;
+  auto share = [&](double s) { return total > 0 ? 100 * s / total : 0.0; };
+  std::fprintf(out, "\n--- summary ---\n");
+  std::fprintf(out, "allocator     %s (%s)\n", runs.allocator.c_str(), runs.description.c_str());
+  if (runs.repetitions.size() > 1) {
+    std::fprintf(out,
+                 "wall time     %.3f s median of %zu (min %.3f, max %.3f, cv %.1f%%), %d steps\n",
+                 time.median, runs.repetitions.size(), time.min, time.max, 100 * time.cv, m.steps);
+  } else {
+    std::fprintf(out, "wall time     %.3f s for %d training steps\n", m.train_seconds, m.steps);
+  }
+  std::fprintf(out, "per step      %.3f ms, %.0f nodes, %.2f ns/node\n", m.ms_per_step(),
+               m.nodes_per_step(), m.ns_per_node());
+  std::fprintf(out, "allocations   %.1f calls/step, %s/step, %.1f frees/step\n",
+               double(m.alloc.allocations) / m.steps,
+               human_bytes(double(m.alloc.bytes) / m.steps).c_str(),
+               double(m.alloc.frees) / m.steps);
+  std::fprintf(out, "peak RSS      %s\n", human_bytes(double(m.peak_rss_kib) * 1024).c_str());
+  std::fprintf(
+      out,
+      "phases        forward %.3f s (%.0f%%) | backward %.3f s (%.0f%%) | adam %.3f s (%.0f%%) | "
+      "release %.3f s (%.0f%%)\n",
+      m.phases.forward, share(m.phases.forward), m.phases.backward, share(m.phases.backward),
+      m.phases.adam, share(m.phases.adam), m.phases.release, share(m.phases.release));
+}
+
+void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
+  double baseline = 0;
+  for (const auto& runs : all) {
+    if (runs.allocator == "new") baseline = runs.train_seconds().median;
+  }
+  std::fprintf(out, "\n%-14s %9s %9s %9s %6s %8s %8s %8s %8s %8s %8s %11s %11s %9s %7s\n",
+               "allocator", "median_s", "min_s", "max_s", "cv%", "ms/step", "ns/node", "fwd_s",
+               "bwd_s", "adam_s", "rel_s", "allocs/step", "bytes/step", "rss_MiB", "vs_new");
+  for (const auto& runs : all) {
+    const Stats time = runs.train_seconds();
+    const Measurement& m = runs.median_run();
+    std::fprintf(
+        out,
+        "%-14s %9.3f %9.3f %9.3f %6.1f %8.3f %8.2f %8.3f %8.3f %8.3f %8.3f %11.1f %11.0f %9.1f "
+        "%7s\n",
+        runs.allocator.c_str(), time.median, time.min, time.max, 100 * time.cv, m.ms_per_step(),
+        m.ns_per_node(), m.phases.forward, m.phases.backward, m.phases.adam, m.phases.release,
+        double(m.alloc.allocations) / m.steps, double(m.alloc.bytes) / m.steps,
+        double(m.peak_rss_kib) / 1024,
+        baseline > 0 ? (std::to_string(baseline / time.median).substr(0, 4) + "x").c_str() : "-");
+  }
+}
+
+// ---- JSON --------------------------------------------------------------------
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+namespace {
+
+std::string number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  return buffer;
+}
+
+std::string object(const Fields& fields, const std::string& indent) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    out +=
+        (i ? ",\n" : "\n") + indent + "  " + json_string(fields[i].first) + ": " + fields[i].second;
+  }
+  return out + "\n" + indent + "}";
+}
+
+Fields measurement_fields(const Measurement& m) {
+  return {
+      {"train_seconds", number(m.train_seconds)},
+      {"steps", std::to_string(m.steps)},
+      {"ms_per_step", number(m.ms_per_step())},
+      {"nodes_per_step", number(m.nodes_per_step())},
+      {"ns_per_node", number(m.ns_per_node())},
+      {"phases_seconds", object({{"forward", number(m.phases.forward)},
+                                 {"backward", number(m.phases.backward)},
+                                 {"adam", number(m.phases.adam)},
+                                 {"release", number(m.phases.release)}},
+                                "        ")},
+      {"allocations_per_step", number(double(m.alloc.allocations) / m.steps)},
+      {"frees_per_step", number(double(m.alloc.frees) / m.steps)},
+      {"bytes_per_step", number(double(m.alloc.bytes) / m.steps)},
+      {"peak_rss_kib", std::to_string(m.peak_rss_kib)},
+      {"final_loss", number(m.final_loss)},
+      {"output_fnv1a64", json_string(std::to_string(m.output_hash))},
+  };
+}
+
+}  // namespace
+
+std::string to_json(const Fields& context, const Fields& config,
+                    const std::vector<PolicyRuns>& all) {
+  std::string runs = "[";
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Stats s = all[i].train_seconds();
+    std::string repetitions = "[";
+    for (std::size_t r = 0; r < all[i].repetitions.size(); ++r) {
+      repetitions +=
+          (r ? ", " : "") + object(measurement_fields(all[i].repetitions[r]), "        ");
+    }
+    repetitions += "]";
+    Fields fields = {
+        {"allocator", json_string(all[i].allocator)},
+        {"description", json_string(all[i].description)},
+        {"train_seconds", object({{"median", number(s.median)},
+                                  {"min", number(s.min)},
+                                  {"max", number(s.max)},
+                                  {"mean", number(s.mean)},
+                                  {"stddev", number(s.stddev)},
+                                  {"cv", number(s.cv)},
+                                  {"repetitions", std::to_string(all[i].repetitions.size())}},
+                                 "      ")},
+        {"repetitions", repetitions},
+    };
+    runs += (i ? ", " : "") + object(fields, "    ");
+  }
+  runs += "]";
+  return object({{"tool", json_string("bench_train")},
+                 {"schema", "1"},
+                 {"context", object(context, "  ")},
+                 {"config", object(config, "  ")},
+                 {"runs", runs}},
+                "") +
+         "\n";
+}
+
+// ---- files -------------------------------------------------------------------
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string temp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    out << content;
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(temp);
+      throw std::runtime_error("cannot write " + path + ": write failed");
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temp, path, error);
+  if (error) {
+    std::filesystem::remove(temp, error);
+    throw std::runtime_error("cannot write " + path + ": " + error.message());
+  }
+}
+
+void check_writable(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error("cannot write " + path + ": is a directory");
+  const std::string temp = path + ".tmp." + std::to_string(getpid());
+  std::ofstream probe(temp, std::ios::binary);
+  if (!probe) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  probe.close();
+  std::filesystem::remove(temp);
+}
+
+}  // namespace mga

@@ -1,0 +1,142 @@
+// Graph<Policy>: builds Value nodes exactly as microgpt.py does and runs its
+// backward pass. Every node is obtained from the allocation policy; the graph
+// itself never frees anything, so the policy alone decides allocation cost.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/node.hpp"
+
+namespace mga {
+
+enum class TopoOrder {
+  dfs,      // microgpt.py's DFS post-order, visited marks kept in the nodes
+  hashset,  // the same DFS with microgpt.py's visited set (an unordered_set)
+};
+
+template <class Policy>
+class Graph {
+ public:
+  using Node = typename Policy::Node;
+  using Ref = typename Policy::Ref;
+
+  explicit Graph(Policy& policy, TopoOrder topo = TopoOrder::dfs) : policy_(policy), topo_(topo) {}
+
+  // Value(x): a leaf. microgpt.py makes one for every Python number that meets a
+  // Value (`x + 1e-5`, `x * -1`, `0 + x` in sum()), so they are real nodes here too.
+  Ref constant(double x) { return make(x, 0, nullptr, nullptr); }
+
+  // ---- the ops of microgpt.py's Value, one node each ----
+  Ref add(const Ref& a, const Ref& b) {
+    const Ref kids[2] = {a, b};
+    const double grads[2] = {1.0, 1.0};
+    return make(a->data + b->data, 2, kids, grads);
+  }
+  Ref mul(const Ref& a, const Ref& b) {
+    const Ref kids[2] = {a, b};
+    const double grads[2] = {b->data, a->data};
+    return make(a->data * b->data, 2, kids, grads);
+  }
+  Ref pow(const Ref& a, double exponent) {
+    const double grads[1] = {exponent * std::pow(a->data, exponent - 1)};
+    return make(std::pow(a->data, exponent), 1, &a, grads);
+  }
+  Ref log(const Ref& a) {
+    const double grads[1] = {1 / a->data};
+    return make(std::log(a->data), 1, &a, grads);
+  }
+  Ref exp(const Ref& a) {
+    const double grads[1] = {std::exp(a->data)};
+    return make(std::exp(a->data), 1, &a, grads);
+  }
+  Ref relu(const Ref& a) {
+    const double grads[1] = {a->data > 0 ? 1.0 : 0.0};
+    return make(a->data > 0 ? a->data : 0.0, 1, &a, grads);
+  }
+
+  // ---- Python operators that desugar into the ops above ----
+  Ref add(const Ref& a, double c) { return add(a, constant(c)); }     // a + c
+  Ref mul(const Ref& a, double c) { return mul(a, constant(c)); }     // a * c, c * a
+  Ref neg(const Ref& a) { return mul(a, -1.0); }                      // -a is a * -1
+  Ref sub(const Ref& a, double c) { return add(a, -c); }              // a - c is a + (-c)
+  Ref div(const Ref& a, const Ref& b) { return mul(a, pow(b, -1)); }  // a / b is a * b**-1
+  Ref div(const Ref& a, double c) { return mul(a, std::pow(c, -1.0)); }
+
+  // sum(xs): Python starts from int 0, and `0 + x0` becomes `x0 + Value(0)`.
+  Ref sum(std::span<const Ref> xs) {
+    Ref total = add(xs[0], 0.0);
+    for (std::size_t i = 1; i < xs.size(); ++i) total = add(total, xs[i]);
+    return total;
+  }
+
+  // loss.backward(): topological order by DFS from the root, then the chain
+  // rule in reverse order. Iterative, so a 2M-node chain cannot overflow the stack.
+  void backward(const Ref& root) {
+    build_topo(std::to_address(root));
+    root->grad = 1.0;
+    for (auto it = topo_order_.rbegin(); it != topo_order_.rend(); ++it) {
+      Node* v = *it;
+      for (std::uint32_t j = 0; j < v->n_children; ++j) {
+        std::to_address(v->children[j])->grad += v->local_grads[j] * v->grad;
+      }
+    }
+  }
+
+  std::uint64_t nodes_created() const { return nodes_created_; }
+  std::size_t last_topo_size() const { return topo_order_.size(); }
+
+ private:
+  Ref make(double data, std::uint32_t n_children, const Ref* kids, const double* grads) {
+    Ref node = policy_.make();
+    node->data = data;
+    node->n_children = n_children;
+    for (std::uint32_t i = 0; i < n_children; ++i) {
+      node->children[i] = kids[i];
+      node->local_grads[i] = grads[i];
+    }
+    ++nodes_created_;
+    return node;
+  }
+
+  // Python: visited.add(v); for child in v._children: build_topo(child); topo.append(v)
+  void build_topo(Node* root) {
+    topo_order_.clear();
+    ++epoch_;
+    if (topo_ == TopoOrder::hashset) visited_.clear();
+    auto visit = [&](Node* v) {  // true the first time v is seen
+      if (topo_ == TopoOrder::hashset) return visited_.insert(v).second;
+      if (v->visit_epoch == epoch_) return false;
+      v->visit_epoch = epoch_;
+      return true;
+    };
+    visit(root);
+    stack_.assign(1, {root, 0});
+    while (!stack_.empty()) {
+      auto [v, next_child] = stack_.back();
+      if (next_child < v->n_children) {
+        stack_.back().second = next_child + 1;
+        Node* child = std::to_address(v->children[next_child]);
+        if (visit(child)) stack_.push_back({child, 0});
+      } else {
+        topo_order_.push_back(v);
+        stack_.pop_back();
+      }
+    }
+  }
+
+  Policy& policy_;
+  TopoOrder topo_;
+  std::uint64_t nodes_created_ = 0;
+  std::uint32_t epoch_ = 0;
+  std::vector<Node*> topo_order_;
+  std::vector<std::pair<Node*, std::uint32_t>> stack_;
+  std::unordered_set<Node*> visited_;
+};
+
+}  // namespace mga

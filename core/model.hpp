@@ -1,0 +1,177 @@
+// The microgpt model: token + position embeddings, rmsnorm, causal multi-head
+// attention with a KV cache, a relu MLP and the lm_head, written once for every
+// policy. Each function builds its nodes in the order microgpt.py's expressions
+// create them (generator expressions interleave the products with the sums),
+// so even the creation order of the graph matches the reference.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/graph.hpp"
+#include "core/rng.hpp"
+
+namespace mga {
+
+struct ModelConfig {
+  int n_embd = 16;
+  int n_head = 4;
+  int n_layer = 1;
+  int block_size = 16;
+};
+
+template <class Policy>
+class Gpt {
+ public:
+  using Node = typename Policy::Node;
+  using Ref = typename Policy::Ref;
+  using Vector = std::vector<Ref>;
+
+  // keys[layer][position] and values[layer][position], each n_embd long.
+  struct KvCache {
+    explicit KvCache(int n_layer) : keys(n_layer), values(n_layer) {}
+    std::vector<std::vector<Vector>> keys, values;
+  };
+
+  // Draws every parameter from rng.gauss(0, 0.08) in microgpt.py's order:
+  // wte, wpe, lm_head, then per layer attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2.
+  Gpt(const ModelConfig& config, int vocab_size, Rng& rng) : config_(config) {
+    const int embd = config.n_embd;
+    const std::size_t total = std::size_t(2 * vocab_size + config.block_size) * embd +
+                              std::size_t(config.n_layer) * 12 * embd * embd;
+    params_.reserve(total);  // parameters never move: graphs point at them
+    wte_ = matrix(vocab_size, embd, rng);
+    wpe_ = matrix(config.block_size, embd, rng);
+    lm_head_ = matrix(vocab_size, embd, rng);
+    for (int i = 0; i < config.n_layer; ++i) {
+      Layer layer;
+      layer.attn_wq = matrix(embd, embd, rng);
+      layer.attn_wk = matrix(embd, embd, rng);
+      layer.attn_wv = matrix(embd, embd, rng);
+      layer.attn_wo = matrix(embd, embd, rng);
+      layer.mlp_fc1 = matrix(4 * embd, embd, rng);
+      layer.mlp_fc2 = matrix(embd, 4 * embd, rng);
+      layers_.push_back(layer);
+    }
+    for (Node& p : params_) param_refs_.push_back(Policy::borrow(p));
+  }
+
+  std::span<Node> params() { return params_; }
+  const ModelConfig& config() const { return config_; }
+
+  // gpt(token_id, pos_id, keys, values): the logits for the next token.
+  Vector forward(Graph<Policy>& g, int token_id, int pos_id, KvCache& kv) const {
+    Vector x;
+    x.reserve(config_.n_embd);
+    for (int i = 0; i < config_.n_embd; ++i) {
+      x.push_back(g.add(at(wte_, token_id, i), at(wpe_, pos_id, i)));
+    }
+    x = rmsnorm(g, x);
+    const int head_dim = config_.n_embd / config_.n_head;
+    for (int li = 0; li < config_.n_layer; ++li) {
+      const Layer& layer = layers_[li];
+      Vector x_residual = x;
+      x = rmsnorm(g, x);
+      Vector q = linear(g, x, layer.attn_wq);
+      kv.keys[li].push_back(linear(g, x, layer.attn_wk));
+      kv.values[li].push_back(linear(g, x, layer.attn_wv));
+      const auto& keys = kv.keys[li];
+      const auto& values = kv.values[li];
+      Vector x_attn;
+      x_attn.reserve(config_.n_embd);
+      for (int h = 0; h < config_.n_head; ++h) {
+        const int hs = h * head_dim;
+        Vector attn_logits;
+        for (std::size_t t = 0; t < keys.size(); ++t) {
+          Ref dot = g.add(g.mul(q[hs], keys[t][hs]), 0.0);
+          for (int j = 1; j < head_dim; ++j) dot = g.add(dot, g.mul(q[hs + j], keys[t][hs + j]));
+          attn_logits.push_back(g.div(dot, std::pow(double(head_dim), 0.5)));
+        }
+        Vector attn_weights = softmax(g, attn_logits);
+        for (int j = 0; j < head_dim; ++j) {
+          Ref out = g.add(g.mul(attn_weights[0], values[0][hs + j]), 0.0);
+          for (std::size_t t = 1; t < values.size(); ++t) {
+            out = g.add(out, g.mul(attn_weights[t], values[t][hs + j]));
+          }
+          x_attn.push_back(out);
+        }
+      }
+      x = linear(g, x_attn, layer.attn_wo);
+      for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
+      x_residual = x;
+      x = rmsnorm(g, x);
+      x = linear(g, x, layer.mlp_fc1);
+      for (Ref& xi : x) xi = g.relu(xi);
+      x = linear(g, x, layer.mlp_fc2);
+      for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
+    }
+    return linear(g, x, lm_head_);
+  }
+
+  static Vector softmax(Graph<Policy>& g, const Vector& logits) {
+    double max_val = logits[0]->data;
+    for (const Ref& v : logits) max_val = v->data > max_val ? v->data : max_val;
+    Vector exps;
+    exps.reserve(logits.size());
+    for (const Ref& v : logits) exps.push_back(g.exp(g.sub(v, max_val)));
+    Ref total = g.sum(exps);
+    Vector probs;
+    probs.reserve(exps.size());
+    for (const Ref& e : exps) probs.push_back(g.div(e, total));
+    return probs;
+  }
+
+ private:
+  struct Matrix {  // a rows x cols block of params_, row-major
+    std::size_t first = 0;
+    int rows = 0;
+    int cols = 0;
+  };
+  struct Layer {
+    Matrix attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2;
+  };
+
+  Matrix matrix(int rows, int cols, Rng& rng) {
+    Matrix m{params_.size(), rows, cols};
+    for (int i = 0; i < rows * cols; ++i) params_.emplace_back().data = rng.gauss(0, 0.08);
+    return m;
+  }
+
+  // [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
+  Vector linear(Graph<Policy>& g, const Vector& x, const Matrix& w) const {
+    Vector out;
+    out.reserve(w.rows);
+    for (int o = 0; o < w.rows; ++o) {
+      Ref acc = g.add(g.mul(at(w, o, 0), x[0]), 0.0);
+      for (int i = 1; i < w.cols; ++i) acc = g.add(acc, g.mul(at(w, o, i), x[i]));
+      out.push_back(acc);
+    }
+    return out;
+  }
+
+  const Ref& at(const Matrix& m, int row, int col) const {
+    return param_refs_[m.first + std::size_t(row) * m.cols + col];
+  }
+
+  // ms = sum(xi * xi for xi in x) / len(x); scale = (ms + 1e-5) ** -0.5
+  static Vector rmsnorm(Graph<Policy>& g, const Vector& x) {
+    Ref ms = g.add(g.mul(x[0], x[0]), 0.0);
+    for (std::size_t i = 1; i < x.size(); ++i) ms = g.add(ms, g.mul(x[i], x[i]));
+    ms = g.div(ms, double(x.size()));
+    Ref scale = g.pow(g.add(ms, 1e-5), -0.5);
+    Vector out;
+    out.reserve(x.size());
+    for (const Ref& xi : x) out.push_back(g.mul(xi, scale));
+    return out;
+  }
+
+  ModelConfig config_;
+  std::vector<Node> params_;
+  std::vector<Ref> param_refs_;
+  Matrix wte_, wpe_, lm_head_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace mga
