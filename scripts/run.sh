@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: set up, build, then train microgpt with every allocation policy
+# (each run in a fresh process) and print the comparison table. Extra
+# arguments go to bench_train, e.g. scripts/run.sh --repeat 5 --json out.json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+data=()
+[ -f ../shared/data/names.txt ] && data=(--data ../shared/data/names.txt)
+exec "${MGA_BUILD_DIR:-build}/bench_train" --allocator=all --repeat 3 "${data[@]}" "$@"

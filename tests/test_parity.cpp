@@ -1,0 +1,121 @@
+// Every policy prints exactly what microgpt.py (and, with --rng=mulberry32,
+// microgpt.ts) prints: the whole stdout is compared byte for byte, and on a
+// mismatch the first differing line and the largest loss difference are shown.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "allocators/registry.hpp"
+#include "core/train.hpp"
+
+namespace mga {
+namespace {
+
+const std::string kShared = MGA_SHARED_DIR;
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+const Dataset& names_dataset() {
+  static const Dataset data = load_dataset(kShared + "/data/names.txt");
+  return data;
+}
+
+double loss_of(const std::string& line) {
+  auto at = line.find("| loss ");
+  return at == std::string::npos ? NAN : std::stod(line.substr(at + 7));
+}
+
+template <class Policy>
+void expect_reference_output(const RunConfig& config, const std::string& reference_name) {
+  const std::string reference_path = kShared + "/reference/" + reference_name;
+  if (!std::filesystem::exists(reference_path) ||
+      !std::filesystem::exists(kShared + "/data/names.txt")) {
+    GTEST_SKIP() << "no " << reference_path
+                 << " (the shared/ directory beside the checkout is absent)";
+  }
+  std::vector<std::string> printed;
+  run_microgpt<Policy>(names_dataset(), config,
+                       [&](const std::string& line) { printed.push_back(line); });
+  const auto expected = read_lines(reference_path);
+
+  double max_loss_difference = 0;
+  std::size_t first_difference = std::min(printed.size(), expected.size());
+  for (std::size_t i = 0; i < std::min(printed.size(), expected.size()); ++i) {
+    if (printed[i] != expected[i] && first_difference == std::min(printed.size(), expected.size()))
+      first_difference = i;
+    const double difference = std::abs(loss_of(printed[i]) - loss_of(expected[i]));
+    if (!std::isnan(difference)) max_loss_difference = std::max(max_loss_difference, difference);
+  }
+  std::printf("[%s] %zu lines, max |loss - reference| = %.4f\n", std::string(Policy::name).c_str(),
+              printed.size(), max_loss_difference);
+  EXPECT_EQ(printed.size(), expected.size());
+  if (first_difference < std::min(printed.size(), expected.size())) {
+    ADD_FAILURE() << "line " << first_difference + 1 << " differs:\n  got      "
+                  << printed[first_difference] << "\n  expected " << expected[first_difference];
+  }
+}
+
+template <class Policy>
+class Parity : public ::testing::Test {};
+
+using PolicyTypes = decltype([]<class... P>(std::tuple<P...>*) {
+  return ::testing::Types<P...>{};
+}(static_cast<AllPolicies*>(nullptr)));
+TYPED_TEST_SUITE(Parity, PolicyTypes);
+
+TYPED_TEST(Parity, MicrogptPyDefaultConfigSeed42) {
+  expect_reference_output<TypeParam>(RunConfig{}, "microgpt_py_seed42_steps1000.txt");
+}
+
+TYPED_TEST(Parity, MicrogptPyTwoLayersSeed5) {
+  RunConfig config;
+  config.model = {.n_embd = 8, .n_head = 2, .n_layer = 2, .block_size = 8};
+  config.seed = 5;
+  config.steps = 25;
+  expect_reference_output<TypeParam>(config,
+                                     "microgpt_py_embd8_head2_layer2_block8_seed5_steps25.txt");
+}
+
+TEST(ParityTs, MicrogptTsMulberry32Seed42) {
+  RunConfig config;
+  config.rng = RngKind::mulberry32;
+  expect_reference_output<ArenaPolicy>(config, "microgpt_ts_seed42_steps1000.txt");
+}
+
+// For seeds and shapes with no reference file, every policy (and both
+// topological-sort variants) must still compute the same thing as `new`.
+TEST(ParityAcrossPolicies, OtherSeedsAndShapesAgree) {
+  if (!std::filesystem::exists(kShared + "/data/names.txt"))
+    GTEST_SKIP() << "no shared/data/names.txt";
+  for (auto [seed, model] :
+       {std::pair{7ULL, ModelConfig{}}, std::pair{123456789ULL, ModelConfig{12, 3, 3, 10}}}) {
+    RunConfig config;
+    config.seed = seed;
+    config.model = model;
+    config.steps = 30;
+    auto output_of = [&]<class P>(std::type_identity<P>, TopoOrder topo) {
+      std::ostringstream out;
+      config.topo = topo;
+      run_microgpt<P>(names_dataset(), config,
+                      [&](const std::string& line) { out << line << '\n'; });
+      return out.str();
+    };
+    const std::string expected = output_of(std::type_identity<NewDeletePolicy>{}, TopoOrder::dfs);
+    for_each_policy([&]<class P>(std::type_identity<P> tag) {
+      EXPECT_EQ(output_of(tag, TopoOrder::dfs), expected) << P::name << " seed " << seed;
+    });
+    EXPECT_EQ(output_of(std::type_identity<ArenaPolicy>{}, TopoOrder::hashset), expected)
+        << "hashset topo";
+  }
+}
+
+}  // namespace
+}  // namespace mga
