@@ -38,6 +38,17 @@ class ArenaPolicy {
     if (!chunks_.empty()) set_chunk(0);
   }
 
+  // Every node made since release(), newest first: reverse creation order,
+  // which is a topological order (children are always made before parents).
+  template <class Fn>
+  void for_each_node_newest_first(Fn&& fn) {
+    if (next_ == nullptr) return;
+    for (Node* node = next_; node != chunks_[current_];) fn(--node);
+    for (std::size_t chunk = current_; chunk-- > 0;) {
+      for (Node* node = chunks_[chunk] + kNodesPerChunk; node != chunks_[chunk];) fn(--node);
+    }
+  }
+
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
 

@@ -254,8 +254,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"python", "mulberry32"}))
       ->capture_default_str();
   app.add_option("--topo", o.topo,
-                 "backward's topological sort: dfs (marks in nodes) or hashset (a visited set)")
-      ->check(CLI::IsMember({"dfs", "hashset"}))
+                 "backward's order: dfs (microgpt.py's DFS, marks in nodes), hashset (the DFS with "
+                 "a visited set, as microgpt.py), creation (reverse creation order, no sort)")
+      ->check(CLI::IsMember({"dfs", "hashset", "creation"}))
       ->capture_default_str();
   app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
       ->check(CLI::Range(1, 4096))
@@ -273,7 +274,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
   app.add_option("--data", o.data,
-                 "names.txt, one name per line (default: data/names.txt, downloaded if missing)");
+                 "names.txt, one name per line (default: data/names.txt, downloaded if missing)")
+      ->check([](const std::string& path) -> std::string {
+        return path.empty() ? "the path is empty" : "";  // else "" would mean: download
+      });
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
@@ -303,7 +307,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
-  o.run.topo = o.topo == "hashset" ? TopoOrder::hashset : TopoOrder::dfs;
+  o.run.topo = o.topo == "hashset"    ? TopoOrder::hashset
+               : o.topo == "creation" ? TopoOrder::creation
+                                      : TopoOrder::dfs;
   try {
     return run(o);
   } catch (const DatasetError& e) {

@@ -1,5 +1,6 @@
 #include "core/dataset.hpp"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,6 +88,9 @@ std::string read_file(const std::string& path) {
   auto status = std::filesystem::status(path, error);
   if (error || !std::filesystem::exists(status)) throw DatasetError("dataset not found: " + path);
   if (std::filesystem::is_directory(status)) throw DatasetError("dataset is a directory: " + path);
+  // A FIFO would block the open() below forever, and pipes and devices have no size.
+  if (!std::filesystem::is_regular_file(status))
+    throw DatasetError("dataset is not a regular file: " + path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DatasetError("cannot read dataset " + path + ": " + std::strerror(errno));
   in.seekg(0, std::ios::end);
@@ -164,17 +168,36 @@ void download_dataset(const std::string& path, std::string_view url, std::string
     throw DatasetError("could not download the dataset from " + std::string(url) + ": " + why);
   };
 
+  // curl's own error message goes to a file and into ours: the user sees one line.
+  const std::string curl_errors = temp + ".err";
+  auto curl_error = [&] {
+    std::ifstream in(curl_errors);
+    std::string line;
+    std::getline(in, line);
+    std::filesystem::remove(curl_errors, error);
+    return line.empty() ? line : ": " + line;
+  };
   std::string url_arg(url);
   const char* argv[] = {"curl", "-fsSL",      "--max-time",    "300",
                         "-o",   temp.c_str(), url_arg.c_str(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, curl_errors.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  if (posix_spawnp(&pid, "curl", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+  const int spawned =
+      posix_spawnp(&pid, "curl", &actions, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    curl_error();
     fail("curl is not installed");
   }
   int status = 0;
   waitpid(pid, &status, 0);
+  const std::string curl_said = curl_error();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fail("curl failed (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    fail("curl failed (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+         curl_said + ")");
   }
   std::string bytes;
   try {

@@ -3,6 +3,7 @@
 // itself never frees anything, so the policy alone decides allocation cost.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -16,8 +17,9 @@
 namespace mga {
 
 enum class TopoOrder {
-  dfs,      // microgpt.py's DFS post-order, visited marks kept in the nodes
-  hashset,  // the same DFS with microgpt.py's visited set (an unordered_set)
+  dfs,       // microgpt.py's DFS post-order, visited marks kept in the nodes
+  hashset,   // the same DFS with microgpt.py's visited set (an unordered_set)
+  creation,  // reverse creation order: no sort (children are always older than parents)
 };
 
 template <class Policy>
@@ -77,21 +79,42 @@ class Graph {
 
   // loss.backward(): topological order by DFS from the root, then the chain
   // rule in reverse order. Iterative, so a 2M-node chain cannot overflow the stack.
+  // With TopoOrder::creation every node made since release() is walked newest
+  // first instead, reachable from the root or not (unreachable ones carry grad 0).
   void backward(const Ref& root) {
-    build_topo(std::to_address(root));
     root->grad = 1.0;
-    for (auto it = topo_order_.rbegin(); it != topo_order_.rend(); ++it) {
-      Node* v = *it;
+    auto propagate = [](Node* v) {
       for (std::uint32_t j = 0; j < v->n_children; ++j) {
         std::to_address(v->children[j])->grad += v->local_grads[j] * v->grad;
       }
+    };
+    if (topo_ == TopoOrder::creation) {
+      if constexpr (kPolicyKnowsCreationOrder) {
+        policy_.for_each_node_newest_first(propagate);  // the arena's memory is creation order
+      } else {
+        std::for_each(created_.rbegin(), created_.rend(), propagate);
+      }
+      return;
     }
+    build_topo(std::to_address(root));
+    std::for_each(topo_order_.rbegin(), topo_order_.rend(), propagate);
+  }
+
+  // The end of a step (or sample): the policy frees every node made since the
+  // last release. No handle to those nodes may be used afterwards.
+  void release() {
+    created_.clear();
+    policy_.release();
   }
 
   std::uint64_t nodes_created() const { return nodes_created_; }
   std::size_t last_topo_size() const { return topo_order_.size(); }
 
  private:
+  static constexpr bool kPolicyKnowsCreationOrder = requires(Policy & p, void (*fn)(Node*)) {
+    p.for_each_node_newest_first(fn);
+  };
+
   Ref make(double data, std::uint32_t n_children, const Ref* kids, const double* grads) {
     Ref node = policy_.make();
     node->data = data;
@@ -101,6 +124,9 @@ class Graph {
       node->local_grads[i] = grads[i];
     }
     ++nodes_created_;
+    if constexpr (!kPolicyKnowsCreationOrder) {
+      if (topo_ == TopoOrder::creation) created_.push_back(std::to_address(node));
+    }
     return node;
   }
 
@@ -135,6 +161,7 @@ class Graph {
   std::uint64_t nodes_created_ = 0;
   std::uint32_t epoch_ = 0;
   std::vector<Node*> topo_order_;
+  std::vector<Node*> created_;  // only for TopoOrder::creation
   std::vector<std::pair<Node*, std::uint32_t>> stack_;
   std::unordered_set<Node*> visited_;
 };

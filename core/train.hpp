@@ -118,12 +118,15 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
       result.phases.backward += seconds(t2 - t1);
 
       const double lr_t = adam.learning_rate * (1 - double(step) / config.steps);
+      // microgpt.py recomputes these per parameter; they are the same bits every time.
+      const double m_correction = 1 - std::pow(adam.beta1, step + 1);
+      const double v_correction = 1 - std::pow(adam.beta2, step + 1);
       for (std::size_t i = 0; i < params.size(); ++i) {
         auto& p = params[i];
         m[i] = adam.beta1 * m[i] + (1 - adam.beta1) * p.grad;
         v[i] = adam.beta2 * v[i] + (1 - adam.beta2) * std::pow(p.grad, 2);
-        double m_hat = m[i] / (1 - std::pow(adam.beta1, step + 1));
-        double v_hat = v[i] / (1 - std::pow(adam.beta2, step + 1));
+        double m_hat = m[i] / m_correction;
+        double v_hat = v[i] / v_correction;
         p.data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
         p.grad = 0;
       }
@@ -133,7 +136,7 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
       loss = Ref{};  // the step's handles go away here, as CPython's do
       losses.clear();
       kv = typename Gpt<Policy>::KvCache(0);
-      policy.release();
+      g.release();
       result.phases.release += seconds(Clock::now() - t3);
     }
     result.losses.push_back(loss_value);
@@ -166,7 +169,7 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
         sample.push_back(std::uint32_t(token_id));
       }
     }
-    policy.release();
+    g.release();
     result.samples.push_back(data.decode(sample));
     char prefix[32];
     std::snprintf(prefix, sizeof prefix, "sample %2d: ", sample_idx + 1);

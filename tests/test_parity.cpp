@@ -90,6 +90,16 @@ TEST(ParityTs, MicrogptTsMulberry32Seed42) {
   expect_reference_output<ArenaPolicy>(config, "microgpt_ts_seed42_steps1000.txt");
 }
 
+// Reverse creation order turns out to give each node's parents in the same
+// order as microgpt.py's DFS, so it is bit-exact too (with and without the
+// arena's own creation-order walk).
+TEST(ParityTopo, CreationOrderMatchesMicrogptPy) {
+  RunConfig config;
+  config.topo = TopoOrder::creation;
+  expect_reference_output<ArenaPolicy>(config, "microgpt_py_seed42_steps1000.txt");
+  expect_reference_output<PoolPolicy>(config, "microgpt_py_seed42_steps1000.txt");
+}
+
 // For seeds and shapes with no reference file, every policy (and both
 // topological-sort variants) must still compute the same thing as `new`.
 TEST(ParityAcrossPolicies, OtherSeedsAndShapesAgree) {
