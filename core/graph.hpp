@@ -134,21 +134,39 @@ class Graph {
   void build_topo(Node* root) {
     topo_order_.clear();
     ++epoch_;
-    if (topo_ == TopoOrder::hashset) visited_.clear();
-    auto visit = [&](Node* v) {  // true the first time v is seen
-      if (topo_ == TopoOrder::hashset) return visited_.insert(v).second;
-      if (v->visit_epoch == epoch_) return false;
-      v->visit_epoch = epoch_;
-      return true;
-    };
-    visit(root);
+    if (topo_ == TopoOrder::hashset) {
+      visited_.clear();
+      depth_first(root, [&](Node* v) { return visited_.insert(v).second; });
+    } else {
+      depth_first(root, [&](Node* v) {
+        if (v->visit_epoch == epoch_) return false;
+        v->visit_epoch = epoch_;
+        return true;
+      });
+    }
+  }
+
+  // Post-order DFS with an explicit stack; first_visit(v) marks v and says
+  // whether it was unseen. A leaf is finished the moment it is seen, so it
+  // goes straight to the order without a trip through the stack.
+  template <class FirstVisit>
+  void depth_first(Node* root, FirstVisit&& first_visit) {
+    first_visit(root);
     stack_.assign(1, {root, 0});
     while (!stack_.empty()) {
-      auto [v, next_child] = stack_.back();
-      if (next_child < v->n_children) {
-        stack_.back().second = next_child + 1;
-        Node* child = std::to_address(v->children[next_child]);
-        if (visit(child)) stack_.push_back({child, 0});
+      auto& [v, next_child] = stack_.back();
+      Node* descend = nullptr;
+      while (descend == nullptr && next_child < v->n_children) {
+        Node* child = std::to_address(v->children[next_child++]);
+        if (!first_visit(child)) continue;
+        if (child->n_children == 0) {
+          topo_order_.push_back(child);
+        } else {
+          descend = child;
+        }
+      }
+      if (descend != nullptr) {
+        stack_.push_back({descend, 0});
       } else {
         topo_order_.push_back(v);
         stack_.pop_back();

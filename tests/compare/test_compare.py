@@ -1,0 +1,402 @@
+"""Tests for scripts/compare.py and scripts/crosslang.sh (issue 4).
+
+Run: python3 tests/compare/test_compare.py  (the python3 must have matplotlib;
+on Debian that is /usr/bin/python3 with python3-matplotlib). Registered in CTest
+as compare_py. Everything is written into temporary directories.
+"""
+
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+COMPARE = REPO / "scripts" / "compare.py"
+CROSSLANG = REPO / "scripts" / "crosslang.sh"
+FIXTURES = HERE / "fixtures"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CHARTS = ["train_time.png", "phases.png", "alloc_vs_train.png", "memory.png", "crosslang.png"]
+
+
+def run_compare(*args):
+    return subprocess.run([sys.executable, str(COMPARE), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def load_compare_module():
+    spec = importlib.util.spec_from_file_location("compare_under_test", COMPARE)
+    module = importlib.util.module_from_spec(spec)
+    sys.dont_write_bytecode = True  # no __pycache__ inside scripts/
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_results_dir(root: Path, machines=("machine_a", "machine_b"), with_bad_files=True) -> Path:
+    results = root / "results"
+    results.mkdir()
+    for machine in machines:
+        shutil.copytree(FIXTURES / machine, results / machine)
+    if with_bad_files:
+        (results / "empty.json").write_bytes(b"")
+        for bad in (FIXTURES / "bad").iterdir():
+            shutil.copy(bad, results / bad.name)
+    return results
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files a write left behind (compare.py's start with '.')."""
+    return sorted(str(p) for p in directory.rglob(".*")) if directory.exists() else []
+
+
+def median_repetition(run: dict) -> dict:
+    ordered = sorted(run["repetitions"], key=lambda r: r["train_seconds"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def report_row(report: str, section: str, first_cell: str) -> list[str]:
+    """Cells of the first table row starting with first_cell after the heading `section`."""
+    text = report[report.index(section):]
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no row {first_cell!r} after {section!r}")
+
+
+class FullReportTest(unittest.TestCase):
+    """Two machines, Google Benchmark, cross-language, callgrind, and three bad files."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.temp = tempfile.TemporaryDirectory()
+        root = Path(cls.temp.name)
+        cls.results = make_results_dir(root)
+        cls.out = root / "out"
+        cls.process = run_compare("--results", cls.results, "--out", cls.out)
+        report_path = cls.out / "REPORT.md"
+        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.temp.cleanup()
+
+    def test_exits_zero(self):
+        self.assertEqual(self.process.returncode, 0, self.process.stderr)
+
+    def test_every_chart_is_a_png_linked_from_the_report(self):
+        for chart in CHARTS:
+            with self.subTest(chart=chart):
+                path = self.out / "charts" / chart
+                self.assertTrue(path.is_file(), f"{chart} missing")
+                self.assertEqual(path.read_bytes()[:8], PNG_MAGIC)
+                self.assertIn(f"](charts/{chart})", self.report)
+
+    def test_report_ends_with_an_answer_paragraph_per_machine(self):
+        answer = self.report.split("\n## Answer\n", 1)
+        self.assertEqual(len(answer), 2, "no '## Answer' section")
+        self.assertNotIn("\n## ", answer[1], "the answer must be the last section")
+        for machine in ("machine_a", "machine_b"):
+            self.assertIn(f"**{machine}.** Allocation is", answer[1])
+        self.assertRegex(answer[1], r"Switching from `new` to `arena` (saves|costs) \d+\.\d%")
+        self.assertIn("allocation throughput", answer[1])
+
+    def test_context_of_each_machine_is_shown(self):
+        for text in ("### machine_a", "### machine_b", "AMD EPYC", "Intel Xeon", "g++ 12.2.0",
+                     "-O2 -ffp-contract=off", "2.0.9", "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c",
+                     "45fb507", "2026-11-25T17:38:30Z", "repetitions per policy"):
+            self.assertIn(text, self.report)
+
+    def test_bad_files_are_named_in_one_line_warnings(self):
+        warnings = [line for line in self.process.stderr.splitlines() if line.startswith("compare.py: warning:")]
+        for name, reason in (("empty.json", "empty file"), ("malformed.json", "malformed JSON"),
+                             ("not_results.json", "not a results file")):
+            with self.subTest(file=name):
+                matching = [w for w in warnings if name in w]
+                self.assertEqual(len(matching), 1, self.process.stderr)
+                self.assertIn(reason, matching[0])
+                self.assertIn(name, self.report.split("## Skipped files", 1)[1])
+
+    def test_alloc_share_matches_the_documented_formula(self):
+        data = json.loads((FIXTURES / "machine_a" / "bench_train.json").read_text())
+        runs = {run["allocator"]: median_repetition(run) for run in data["runs"]}
+        arena = runs["arena"]
+        self.assertIn("alloc_share(p) = max(0,", self.report)
+        for policy in ("new", "shared_ptr", "pool", "jemalloc"):
+            rep = runs[policy]
+            extra = (rep["phases_seconds"]["forward"] / rep["steps"] - arena["phases_seconds"]["forward"] / arena["steps"]
+                     + rep["phases_seconds"]["release"] / rep["steps"] - arena["phases_seconds"]["release"] / arena["steps"])
+            share = max(0.0, extra / (sum(rep["phases_seconds"].values()) / rep["steps"]))
+            row = report_row(self.report, "## Share of step time", f"`{policy}`")
+            self.assertEqual(row[-1], f"{100 * share:.1f}%", policy)
+        self.assertEqual(report_row(self.report, "## Share of step time", "`arena`")[-1], "0.0%")
+
+    def test_callgrind_summary_confirms(self):
+        row = report_row(self.report, "Callgrind confirmation", "`new`")
+        self.assertEqual(row[1], "23.0%")
+
+    def test_throughput_correlation_and_ratios(self):
+        bench = json.loads((FIXTURES / "machine_a" / "gbench" / "bench_alloc.json").read_text())
+        rates = {}
+        for row in bench["benchmarks"]:
+            if row.get("aggregate_name") == "median":
+                rates[row["run_name"].split("<")[1].split(">")[0]] = row["allocs/s"]
+        train = json.loads((FIXTURES / "machine_a" / "bench_train.json").read_text())
+        speeds = {run["allocator"]: median_repetition(run)["steps"] / run["train_seconds"]["median"]
+                  for run in train["runs"]}
+        policies = sorted(rates)
+        xs = [math.log(rates[p]) for p in policies]
+        ys = [math.log(speeds[p]) for p in policies]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        r = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / math.sqrt(
+            sum((x - mean_x) ** 2 for x in xs) * sum((y - mean_y) ** 2 for y in ys))
+        self.assertIn(f"over {len(policies)} policies: {r:.3f}", self.report)
+        arena = report_row(self.report, "## Allocation throughput", "`arena`")
+        self.assertEqual(arena[3], f"{rates['arena'] / rates['new']:.2f}×")
+        self.assertEqual(arena[4], f"{speeds['arena'] / speeds['new']:.2f}×")
+
+    def test_unmatched_and_failed_benchmarks_are_left_out(self):
+        self.assertNotIn("BM_clock_overhead", self.report)
+        self.assertNotIn("churn", self.report)
+        self.assertIn("BM_clock_overhead", self.process.stderr)
+
+    def test_cross_language_runs_sit_beside_the_policies(self):
+        self.assertIn("## Other languages", self.report)
+        self.assertEqual(report_row(self.report, "## Other languages", "`cpython`")[4], "62.500")
+        self.assertNotIn("`cpython`", self.report.split("## Training time per policy", 1)[1].split("## Phases", 1)[0])
+
+    def test_no_temporary_files_remain(self):
+        self.assertEqual(leftovers(self.out), [])
+
+
+class FailureTest(unittest.TestCase):
+    def setUp(self):
+        self.temp = tempfile.TemporaryDirectory()
+        self.root = Path(self.temp.name)
+        self.addCleanup(self.temp.cleanup)
+
+    def test_help_describes_the_options(self):
+        process = run_compare("--help")
+        self.assertEqual(process.returncode, 0)
+        for text in ("--results", "--out", "REPORT.md", "callgrind_", "Exit status"):
+            self.assertIn(text, process.stdout)
+
+    def test_nothing_usable_exits_2_and_keeps_the_old_report(self):
+        results = make_results_dir(self.root, machines=())
+        out = self.root / "out"
+        out.mkdir()
+        (out / "REPORT.md").write_text("old report\n")
+        process = run_compare("--results", results, "--out", out)
+        self.assertEqual(process.returncode, 2)
+        self.assertIn("compare.py: error: no usable results", process.stderr)
+        for name in ("empty.json", "malformed.json", "not_results.json"):
+            self.assertIn(name, process.stderr)
+        self.assertEqual((out / "REPORT.md").read_text(), "old report\n")
+        self.assertEqual(leftovers(out), [])
+
+    def test_missing_results_directory_is_a_clear_error(self):
+        process = run_compare("--results", self.root / "nowhere", "--out", self.root / "out")
+        self.assertEqual(process.returncode, 2)
+        self.assertIn("does not exist", process.stderr)
+        self.assertEqual(len(process.stderr.strip().splitlines()), 1)
+        self.assertFalse((self.root / "out").exists())
+
+    def test_interrupted_write_leaves_old_file_and_no_temporary(self):
+        compare = load_compare_module()
+        target = self.root / "REPORT.md"
+
+        def write_half_then_fail(file):
+            file.write(b"# half a rep")
+            raise OSError("disk full")
+
+        with self.assertRaises(OSError):
+            compare.write_atomically(target, write_half_then_fail)
+        self.assertFalse(target.exists())
+        target.write_text("old report\n")
+        with self.assertRaises(OSError):
+            compare.write_atomically(target, write_half_then_fail)
+        self.assertEqual(target.read_text(), "old report\n")
+        self.assertEqual(leftovers(self.root), [])
+
+    def test_failing_chart_writes_no_report(self):
+        compare = load_compare_module()
+        results = make_results_dir(self.root, machines=("machine_a",), with_bad_files=False)
+        out = self.root / "out"
+
+        def broken_chart(*args):
+            raise RuntimeError("chart failed")
+
+        compare.chart_memory = broken_chart
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(RuntimeError):
+            compare.main(["--results", str(results), "--out", str(out)])
+        self.assertFalse((out / "REPORT.md").exists())
+        self.assertEqual(leftovers(self.root), [])
+
+
+class ParsingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.compare = load_compare_module()
+
+    def test_policy_is_found_in_benchmark_names_longest_first(self):
+        cases = {
+            "chain<mimalloc-heap>/1000": "mimalloc-heap",
+            "chain<mimalloc>/1000_median": "mimalloc",
+            "BM_step_graph/mimalloc_heap/8": "mimalloc-heap",
+            "churn<shared_ptr>/64": "shared_ptr",
+            "chain<new>/1000": "new",
+            "BM_chain<mga::ArenaPolicy>": "arena",
+            "renewal/1000": None,
+            "BM_clock_overhead": None,
+        }
+        for name, policy in cases.items():
+            with self.subTest(name=name):
+                self.assertEqual(self.compare.find_policy(name), policy)
+
+    def test_family_is_the_first_word(self):
+        family = self.compare.benchmark_family
+        self.assertEqual(family("chain<arena>/1000", "arena"), "chain")
+        self.assertEqual(family("BM_step_graph<pool>", "pool"), "step_graph")
+        self.assertEqual(family("churn_mimalloc_heap/64", "mimalloc-heap"), "churn")
+
+    def test_gbench_without_median_uses_the_mean_of_iterations(self):
+        data = {"benchmarks": [
+            {"name": "chain<pool>/8", "run_type": "iteration", "real_time": 1.0, "time_unit": "us", "allocs/s": 100.0},
+            {"name": "chain<pool>/8", "run_type": "iteration", "real_time": 3.0, "time_unit": "us", "allocs/s": 300.0},
+        ]}
+        points, unmatched = self.compare.parse_gbench(data, "bench_alloc")
+        self.assertEqual(unmatched, [])
+        self.assertEqual(len(points), 1)
+        self.assertEqual((points[0].family, points[0].policy), ("chain", "pool"))
+        self.assertAlmostEqual(points[0].real_time_ns, 2000.0)
+        self.assertAlmostEqual(points[0].rate, 200.0)
+
+    def test_alloc_share_is_clamped_at_zero(self):
+        TrainRun = self.compare.TrainRun
+
+        def run(forward, release):
+            phases = {"forward": forward, "backward": 2.0, "adam": 0.2, "release": release}
+            return TrainRun("p", "", 3.0, 3.0, 3.0, 1, 1000, phases, None, None, None, "f", "")
+
+        arena = run(0.4, 0.0)
+        self.assertEqual(self.compare.alloc_share(run(0.3, 0.0), arena), 0.0)
+        self.assertAlmostEqual(self.compare.alloc_share(run(0.9, 0.5), arena), 1.0 / 3.6)
+
+    def test_pearson_needs_three_points(self):
+        self.assertIsNone(self.compare.pearson([1.0, 2.0], [1.0, 2.0]))
+        xs, ys = [1.0, 2.0, 3.0, 5.0], [2.0, 4.0, 6.5, 7.0]
+        self.assertAlmostEqual(self.compare.pearson(xs, ys), statistics.correlation(xs, ys))
+        self.assertIsNone(self.compare.pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
+
+
+FAKE_PYTHON_PROGRAM = r"""
+# Prints FAKE_OUTPUT the way microgpt.py does: step lines end in \r.
+import os, sys
+assert os.path.getsize("input.txt") > 0, "no input.txt in the working directory"
+for line in open(os.environ["FAKE_OUTPUT"]).read().splitlines():
+    if line.startswith("step"):
+        sys.stdout.write(line + "\r")
+    elif line.startswith("--- inference"):
+        sys.stdout.write("\n" + line + "\n")
+    elif line:
+        sys.stdout.write(line + "\n")
+"""
+
+FAKE_RUNTIME = """#!/bin/sh
+# A stand-in for {name}: reports a version, or prints FAKE_TS_OUTPUT.
+if [ "$1" = --version ]; then echo "{version}"; exit 0; fi
+[ -s input.txt ] || exit 9
+cat "$FAKE_TS_OUTPUT"
+"""
+
+
+@unittest.skipUnless(shutil.which("bash"), "crosslang.sh needs bash")
+class CrosslangTest(unittest.TestCase):
+    def setUp(self):
+        self.temp = tempfile.TemporaryDirectory()
+        self.root = Path(self.temp.name)
+        self.addCleanup(self.temp.cleanup)
+        self.bin = self.root / "bin"
+        self.bin.mkdir()
+        self.program = self.root / "microgpt.py"
+        self.program.write_text(FAKE_PYTHON_PROGRAM)
+        (self.root / "microgpt.ts").write_text("// stand-in; the fake runtimes do not read it\n")
+        self.out = self.root / "results" / "crosslang.json"
+
+    def fake_runtime(self, name, version):
+        path = self.bin / name
+        path.write_text(FAKE_RUNTIME.format(name=name, version=version))
+        path.chmod(0o755)
+
+    def run_crosslang(self, py_output="microgpt_py_seed42_steps1000.txt"):
+        reference = FIXTURES / "crosslang"
+        env = dict(os.environ,
+                   PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+                   MGA_PYTHON=sys.executable, MGA_DATA=str(reference / "names.txt"),
+                   MGA_REFERENCE_DIR=str(reference), MGA_CROSSLANG_OUT=str(self.out),
+                   FAKE_OUTPUT=str(reference / py_output),
+                   FAKE_TS_OUTPUT=str(reference / "microgpt_ts_seed42_steps1000.txt"))
+        return subprocess.run(["bash", str(CROSSLANG), str(self.program), str(self.root / "microgpt.ts")],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    def test_records_every_runtime_in_bench_train_format(self):
+        self.fake_runtime("node", "v23.6.0")
+        self.fake_runtime("bun", "1.1.38")
+        self.fake_runtime("deno", "deno 2.1.4 (stable, release, x86_64-unknown-linux-gnu)")
+        process = self.run_crosslang()
+        self.assertEqual(process.returncode, 0, process.stderr)
+        data = json.loads(self.out.read_text())
+        self.assertEqual(data["tool"], "bench_train")
+        runs = {run["allocator"]: run for run in data["runs"]}
+        self.assertEqual(sorted(runs), ["bun", "cpython", "deno", "node"])
+        self.assertEqual(runs["deno"]["description"], "Deno 2.1.4")
+        for name, run in runs.items():
+            with self.subTest(runtime=name):
+                repetition = run["repetitions"][0]
+                self.assertEqual(repetition["reference"], "identical")
+                self.assertEqual(repetition["steps"], 3)
+                self.assertGreater(run["train_seconds"]["median"], 0)
+        self.assertEqual(leftovers(self.out.parent), [])
+        self.assertEqual([p.name for p in self.out.parent.iterdir()], ["crosslang.json"])
+
+        compare = load_compare_module()
+        with contextlib.redirect_stderr(io.StringIO()):
+            results = compare.load_results(self.out.parent)
+        (machine,) = results.machines.values()
+        self.assertEqual(sorted(machine.runtimes), ["bun", "cpython", "deno", "node"])
+        self.assertEqual(machine.policies, {})
+
+    def test_old_node_is_skipped_and_a_mismatch_is_flagged(self):
+        self.fake_runtime("node", "v20.20.2")
+        process = self.run_crosslang(py_output="microgpt_ts_seed42_steps1000.txt")
+        self.assertEqual(process.returncode, 1, process.stderr)
+        self.assertIn("needs >= 23.6", process.stderr)
+        self.assertIn("DIFFERS", process.stderr)
+        runs = json.loads(self.out.read_text())["runs"]
+        self.assertEqual([run["allocator"] for run in runs], ["cpython"])
+        self.assertEqual(runs[0]["repetitions"][0]["reference"], "differs")
+
+    def test_nothing_to_run_leaves_the_output_alone(self):
+        process = subprocess.run(["bash", str(CROSSLANG), "-", "-"], capture_output=True, text=True, timeout=60,
+                                 env=dict(os.environ, MGA_CROSSLANG_OUT=str(self.out),
+                                          MGA_DATA=str(FIXTURES / "crosslang" / "names.txt")))
+        self.assertEqual(process.returncode, 0, process.stderr)
+        self.assertIn("skipping cpython", process.stderr)
+        self.assertFalse(self.out.exists())
+
+
+if __name__ == "__main__":
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.exit(f"test_compare.py: matplotlib is not installed for {sys.executable}; "
+                 "run the tests with a python3 that has it (Debian: /usr/bin/python3, python3-matplotlib)")
+    unittest.main(verbosity=2)
