@@ -3,6 +3,7 @@
 // prints, through `print`, one line per call.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -59,12 +60,121 @@ inline std::string format_step(int step, int steps, double loss) {
   return line;
 }
 
+// The trainable state of one run: the policy, the graph, the model and Adam's
+// moments. train_step and sample are microgpt.py's loop bodies.
+template <class Policy>
+class Trainer {
+ public:
+  using Ref = typename Policy::Ref;
+
+  // Draws the parameters from rng, so call it where microgpt.py builds state_dict.
+  Trainer(const Dataset& data, const RunConfig& config, Rng& rng)
+      : data_(data),
+        config_(config),
+        graph_(policy_, config.topo),
+        model_(config.model, data.vocab_size(), rng),
+        m_(model_.params().size(), 0.0),
+        v_(model_.params().size(), 0.0) {}
+
+  // One training step on `doc` (step counts from 0); returns the loss and
+  // adds the time of each phase to `phases`.
+  double train_step(const std::vector<std::uint32_t>& doc, int step, PhaseSeconds& phases) {
+    using Clock = std::chrono::steady_clock;
+    auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    const int block_size = config_.model.block_size;
+    tokens_.assign(1, data_.bos());  // [BOS] + doc + [BOS], only as much as the block uses
+    for (std::size_t i = 0; i < doc.size() && i < std::size_t(block_size); ++i)
+      tokens_.push_back(int(doc[i]));
+    if (doc.size() < std::size_t(block_size)) tokens_.push_back(data_.bos());
+    const int n = std::min(block_size, int(tokens_.size()) - 1);
+
+    auto& g = graph_;
+    const auto t0 = Clock::now();
+    typename Gpt<Policy>::KvCache kv(config_.model.n_layer);
+    std::vector<Ref> losses;
+    for (int pos = 0; pos < n; ++pos) {
+      auto logits = model_.forward(g, tokens_[pos], pos, kv);
+      auto probs = Gpt<Policy>::softmax(g, logits);
+      losses.push_back(g.neg(g.log(probs[tokens_[pos + 1]])));
+    }
+    Ref loss = g.mul(g.sum(losses), 1.0 / n);
+    const auto t1 = Clock::now();
+    phases.forward += seconds(t1 - t0);
+
+    g.backward(loss);
+    const double loss_value = loss->data;
+    const auto t2 = Clock::now();
+    phases.backward += seconds(t2 - t1);
+
+    adam_update(step);
+    const auto t3 = Clock::now();
+    phases.adam += seconds(t3 - t2);
+
+    loss = Ref{};  // the step's handles go away here, as CPython's do
+    losses.clear();
+    kv = typename Gpt<Policy>::KvCache(0);
+    g.release();
+    phases.release += seconds(Clock::now() - t3);
+    return loss_value;
+  }
+
+  // One name sampled at `temperature` (token ids, BOS excluded).
+  std::vector<std::uint32_t> sample(Rng& rng, double temperature) {
+    std::vector<std::uint32_t> tokens;
+    {
+      typename Gpt<Policy>::KvCache kv(config_.model.n_layer);
+      int token_id = data_.bos();
+      std::vector<double> weights;
+      for (int pos = 0; pos < config_.model.block_size; ++pos) {
+        auto logits = model_.forward(graph_, token_id, pos, kv);
+        for (Ref& l : logits) l = graph_.div(l, temperature);
+        auto probs = Gpt<Policy>::softmax(graph_, logits);
+        weights.clear();
+        for (const Ref& p : probs) weights.push_back(p->data);
+        token_id = int(rng.choose(weights));
+        if (token_id == data_.bos()) break;
+        tokens.push_back(std::uint32_t(token_id));
+      }
+    }
+    graph_.release();
+    return tokens;
+  }
+
+  std::size_t num_params() { return model_.params().size(); }
+  const Policy& policy() const { return policy_; }
+  const Graph<Policy>& graph() const { return graph_; }
+
+ private:
+  void adam_update(int step) {
+    const AdamConfig adam;
+    auto params = model_.params();
+    const double lr_t = adam.learning_rate * (1 - double(step) / config_.steps);
+    // microgpt.py recomputes these per parameter; they are the same bits every time.
+    const double m_correction = 1 - std::pow(adam.beta1, step + 1);
+    const double v_correction = 1 - std::pow(adam.beta2, step + 1);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto& p = params[i];
+      m_[i] = adam.beta1 * m_[i] + (1 - adam.beta1) * p.grad;
+      v_[i] = adam.beta2 * v_[i] + (1 - adam.beta2) * std::pow(p.grad, 2);
+      const double m_hat = m_[i] / m_correction;
+      const double v_hat = v_[i] / v_correction;
+      p.data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
+      p.grad = 0;
+    }
+  }
+
+  const Dataset& data_;
+  RunConfig config_;
+  Policy policy_;  // before graph_, which keeps a reference to it
+  Graph<Policy> graph_;
+  Gpt<Policy> model_;
+  std::vector<double> m_, v_;
+  std::vector<int> tokens_;
+};
+
 template <class Policy>
 RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineSink& print) {
   using Clock = std::chrono::steady_clock;
-  using Ref = typename Policy::Ref;
-  auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
-
   RunResult result;
   auto rng = make_rng(config.rng, config.seed);
   std::vector<std::uint32_t> order(data.docs.size());
@@ -75,76 +185,21 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
   print("num docs: " + std::to_string(result.num_docs));
   print("vocab size: " + std::to_string(result.vocab_size));
 
-  Policy policy;
-  Graph<Policy> g(policy, config.topo);
-  Gpt<Policy> model(config.model, data.vocab_size(), *rng);
-  auto params = model.params();
-  result.num_params = params.size();
-  print("num params: " + std::to_string(params.size()));
+  Trainer<Policy> trainer(data, config, *rng);
+  result.num_params = trainer.num_params();
+  print("num params: " + std::to_string(result.num_params));
 
-  const AdamConfig adam;
-  const int bos = data.bos();
-  std::vector<double> m(params.size(), 0.0), v(params.size(), 0.0);
-  std::vector<int> tokens;
-  const AllocStats alloc_before = policy.stats();
-  const std::uint64_t nodes_before = g.nodes_created();
+  const AllocStats alloc_before = trainer.policy().stats();
+  const std::uint64_t nodes_before = trainer.graph().nodes_created();
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
     const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
-    tokens.assign(1, bos);
-    for (std::size_t i = 0; i < doc.size() && i < std::size_t(config.model.block_size); ++i) {
-      tokens.push_back(int(doc[i]));
-    }
-    if (doc.size() < std::size_t(config.model.block_size)) tokens.push_back(bos);
-    const int n = std::min(config.model.block_size, int(tokens.size()) - 1);
-
-    const auto t0 = Clock::now();
-    double loss_value;
-    {
-      typename Gpt<Policy>::KvCache kv(config.model.n_layer);
-      std::vector<Ref> losses;
-      for (int pos = 0; pos < n; ++pos) {
-        auto logits = model.forward(g, tokens[pos], pos, kv);
-        auto probs = Gpt<Policy>::softmax(g, logits);
-        losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
-      }
-      Ref loss = g.mul(g.sum(losses), 1.0 / n);
-      const auto t1 = Clock::now();
-      result.phases.forward += seconds(t1 - t0);
-
-      g.backward(loss);
-      loss_value = loss->data;
-      const auto t2 = Clock::now();
-      result.phases.backward += seconds(t2 - t1);
-
-      const double lr_t = adam.learning_rate * (1 - double(step) / config.steps);
-      // microgpt.py recomputes these per parameter; they are the same bits every time.
-      const double m_correction = 1 - std::pow(adam.beta1, step + 1);
-      const double v_correction = 1 - std::pow(adam.beta2, step + 1);
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        auto& p = params[i];
-        m[i] = adam.beta1 * m[i] + (1 - adam.beta1) * p.grad;
-        v[i] = adam.beta2 * v[i] + (1 - adam.beta2) * std::pow(p.grad, 2);
-        double m_hat = m[i] / m_correction;
-        double v_hat = v[i] / v_correction;
-        p.data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
-        p.grad = 0;
-      }
-      const auto t3 = Clock::now();
-      result.phases.adam += seconds(t3 - t2);
-
-      loss = Ref{};  // the step's handles go away here, as CPython's do
-      losses.clear();
-      kv = typename Gpt<Policy>::KvCache(0);
-      g.release();
-      result.phases.release += seconds(Clock::now() - t3);
-    }
-    result.losses.push_back(loss_value);
-    print(format_step(step + 1, config.steps, loss_value));
+    result.losses.push_back(trainer.train_step(doc, step, result.phases));
+    print(format_step(step + 1, config.steps, result.losses.back()));
   }
-  result.train_seconds = seconds(Clock::now() - train_start);
-  result.train_nodes = g.nodes_created() - nodes_before;
-  const AllocStats alloc_after = policy.stats();
+  result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
+  result.train_nodes = trainer.graph().nodes_created() - nodes_before;
+  const AllocStats alloc_after = trainer.policy().stats();
   result.train_alloc = {alloc_after.allocations - alloc_before.allocations,
                         alloc_after.frees - alloc_before.frees,
                         alloc_after.bytes - alloc_before.bytes};
@@ -153,24 +208,7 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
   print("");
   print("--- inference (new, hallucinated names) ---");
   for (int sample_idx = 0; sample_idx < config.samples; ++sample_idx) {
-    std::vector<std::uint32_t> sample;
-    {
-      typename Gpt<Policy>::KvCache kv(config.model.n_layer);
-      int token_id = bos;
-      std::vector<double> weights;
-      for (int pos = 0; pos < config.model.block_size; ++pos) {
-        auto logits = model.forward(g, token_id, pos, kv);
-        for (Ref& l : logits) l = g.div(l, temperature);
-        auto probs = Gpt<Policy>::softmax(g, logits);
-        weights.clear();
-        for (const Ref& p : probs) weights.push_back(p->data);
-        token_id = int(rng->choose(weights));
-        if (token_id == bos) break;
-        sample.push_back(std::uint32_t(token_id));
-      }
-    }
-    g.release();
-    result.samples.push_back(data.decode(sample));
+    result.samples.push_back(data.decode(trainer.sample(*rng, temperature)));
     char prefix[32];
     std::snprintf(prefix, sizeof prefix, "sample %2d: ", sample_idx + 1);
     print(prefix + result.samples.back());

@@ -1,0 +1,108 @@
+// bench_step: one full microgpt training step per benchmark iteration, per
+// allocation policy (GitHub issue 3): forward through the loss, backward, Adam,
+// release. Each iteration trains on the next document, in the order
+// microgpt.py's random.shuffle(docs) with seed 42 puts them. The iteration
+// count is fixed (kStepsPerRepetition) rather than found from
+// --benchmark_min_time, so that every policy and every repetition trains on
+// exactly the same documents: a step's cost depends on its document's length.
+//
+// items_per_second = graph nodes made per second (Graph::nodes_created());
+// allocator_calls/iter, allocator_bytes/iter: bench/memory_manager.hpp.
+//
+// Documents: $MGA_DATA, else /work/shared/data/names.txt, else a few built-in names.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "allocators/registry.hpp"
+#include "bench/memory_manager.hpp"
+#include "core/dataset.hpp"
+#include "core/rng.hpp"
+#include "core/train.hpp"
+
+namespace {
+
+using namespace mga;
+
+constexpr std::uint64_t kSeed = 42;
+constexpr int kScheduleSteps = 1000;      // microgpt.py's num_steps, for the learning-rate decay
+constexpr int kStepsPerRepetition = 256;  // about 0.6 s (arena) to 1.5 s (shared_ptr) on this VM
+
+struct Documents {
+  Dataset data;
+  std::vector<std::uint32_t> order;  // shuffled document indices
+  std::string source;
+};
+
+Documents g_documents;  // loaded in main before any benchmark runs
+
+Documents load_documents() {
+  Documents docs;
+  const char* env = std::getenv("MGA_DATA");
+  docs.source = env && *env ? env : "/work/shared/data/names.txt";
+  try {
+    docs.data = load_dataset(docs.source);
+  } catch (const DatasetError&) {
+    docs.source = "built-in names (dataset not found at " + docs.source + ")";
+    docs.data = parse_dataset("emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\n");
+  }
+  docs.order.resize(docs.data.docs.size());
+  std::iota(docs.order.begin(), docs.order.end(), 0U);
+  return docs;
+}
+
+template <class Policy>
+void train_steps(benchmark::State& state) {
+  const Dataset& data = g_documents.data;
+  // As microgpt.py: one generator shuffles the documents, then draws the weights.
+  RunConfig config;
+  config.steps = kScheduleSteps;
+  auto rng = make_rng(config.rng, kSeed);
+  std::vector<std::uint32_t> order = g_documents.order;
+  rng->shuffle(order);
+  Trainer<Policy> trainer(data, config, *rng);
+  bench::AllocMeter meter(trainer.policy());
+  PhaseSeconds phases;
+  int step = 0;
+  const std::uint64_t nodes_before = trainer.graph().nodes_created();
+  for (auto _ : state) {
+    const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
+    benchmark::DoNotOptimize(trainer.train_step(doc, step % kScheduleSteps, phases));
+    ++step;
+    meter.end_iteration();
+  }
+  const auto nodes = double(trainer.graph().nodes_created() - nodes_before);
+  state.SetItemsProcessed(std::int64_t(nodes));
+  state.counters["nodes/step"] = benchmark::Counter(nodes, benchmark::Counter::kAvgIterations);
+  meter.finish(state);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  g_documents = load_documents();
+  benchmark::AddCustomContext("mga_data", g_documents.source);
+  benchmark::AddCustomContext("mga_num_docs", std::to_string(g_documents.data.docs.size()));
+  benchmark::AddCustomContext("mga_step",
+                              "forward + backward + Adam + release, one document per iteration");
+  for_each_policy([]<class P>(std::type_identity<P>) {
+    benchmark::RegisterBenchmark(("train_step/" + std::string(P::name)).c_str(), train_steps<P>)
+        ->Iterations(kStepsPerRepetition)
+        ->Unit(benchmark::kMillisecond);
+  });
+
+  static bench::PolicyMemoryManager memory_manager;
+  benchmark::RegisterMemoryManager(&memory_manager);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::RegisterMemoryManager(nullptr);
+  benchmark::Shutdown();
+  return 0;
+}
