@@ -35,6 +35,13 @@ class PerNodePolicy {
     step_nodes_.clear();
   }
 
+  // The list kept for release() is in creation order, so Graph's
+  // TopoOrder::creation can walk it instead of keeping a copy.
+  template <class Fn>
+  void for_each_node_newest_first(Fn&& fn) {
+    for (auto it = step_nodes_.rbegin(); it != step_nodes_.rend(); ++it) fn(*it);
+  }
+
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return backend_.stats(); }
   Backend& backend() { return backend_; }

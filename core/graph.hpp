@@ -90,7 +90,7 @@ class Graph {
     };
     if (topo_ == TopoOrder::creation) {
       if constexpr (kPolicyKnowsCreationOrder) {
-        policy_.for_each_node_newest_first(propagate);  // the arena's memory is creation order
+        policy_.for_each_node_newest_first(propagate);  // the policy's own record of its nodes
       } else {
         std::for_each(created_.rbegin(), created_.rend(), propagate);
       }

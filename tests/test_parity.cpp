@@ -101,8 +101,8 @@ TEST(ParityTs, MicrogptTsMulberry32Seed42) {
 }
 
 // Reverse creation order turns out to give each node's parents in the same
-// order as microgpt.py's DFS, so it is bit-exact too (with and without the
-// arena's own creation-order walk).
+// order as microgpt.py's DFS, so it is bit-exact too (the arena walks its
+// memory, the pool its list of nodes).
 TEST(ParityTopo, CreationOrderMatchesMicrogptPy) {
   RunConfig config;
   config.topo = TopoOrder::creation;
@@ -128,6 +128,7 @@ TEST(ParityAcrossPolicies, OtherSeedsAndShapesAgree) {
     const std::string expected = output_of(std::type_identity<NewDeletePolicy>{}, TopoOrder::dfs);
     for_each_policy([&]<class P>(std::type_identity<P> tag) {
       EXPECT_EQ(output_of(tag, TopoOrder::dfs), expected) << P::name << " seed " << seed;
+      EXPECT_EQ(output_of(tag, TopoOrder::creation), expected) << P::name << " creation order";
     });
     EXPECT_EQ(output_of(std::type_identity<ArenaPolicy>{}, TopoOrder::hashset), expected)
         << "hashset topo";
