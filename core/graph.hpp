@@ -92,7 +92,8 @@ class Graph {
       if constexpr (kPolicyKnowsCreationOrder) {
         policy_.for_each_node_newest_first(propagate);  // the policy's own record of its nodes
       } else {
-        std::for_each(created_.rbegin(), created_.rend(), propagate);
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+          propagate(std::to_address(*it));
       }
       return;
     }
@@ -125,7 +126,7 @@ class Graph {
     }
     ++nodes_created_;
     if constexpr (!kPolicyKnowsCreationOrder) {
-      if (topo_ == TopoOrder::creation) created_.push_back(std::to_address(node));
+      if (topo_ == TopoOrder::creation) created_.push_back(node);
     }
     return node;
   }
@@ -179,7 +180,9 @@ class Graph {
   std::uint64_t nodes_created_ = 0;
   std::uint32_t epoch_ = 0;
   std::vector<Node*> topo_order_;
-  std::vector<Node*> created_;  // only for TopoOrder::creation
+  // Only for TopoOrder::creation. Handles, not raw pointers: with shared_ptr a
+  // node nobody else holds (an unused probability) must live until backward.
+  std::vector<Ref> created_;
   std::vector<std::pair<Node*, std::uint32_t>> stack_;
   std::unordered_set<Node*> visited_;
 };
