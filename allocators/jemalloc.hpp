@@ -13,6 +13,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,7 +49,9 @@ class JemallocBackend {
   void* allocate(std::size_t bytes) {
     ++stats_.allocations;
     stats_.bytes += bytes;
-    return mallocx(bytes, flags_);
+    void* memory = mallocx(bytes, flags_);
+    if (memory == nullptr) throw std::bad_alloc();
+    return memory;
   }
   void deallocate(void* ptr, std::size_t bytes) {
     ++stats_.frees;

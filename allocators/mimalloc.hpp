@@ -5,6 +5,7 @@
 //                   (no per-node free: mimalloc's own arena-style reset).
 #pragma once
 
+#include <new>
 #include <string_view>
 
 #include "allocators/mimalloc_api.hpp"
@@ -25,7 +26,9 @@ class MimallocBackend {
   void* allocate(std::size_t bytes) {
     ++stats_.allocations;
     stats_.bytes += bytes;
-    return api_.heap_malloc_small(heap_, bytes);
+    void* memory = api_.heap_malloc_small(heap_, bytes);
+    if (memory == nullptr) throw std::bad_alloc();
+    return memory;
   }
   void deallocate(void* ptr, std::size_t /*bytes*/) {
     ++stats_.frees;
@@ -57,7 +60,9 @@ class MimallocHeapPolicy {
   Ref make() {
     ++stats_.allocations;
     stats_.bytes += sizeof(Node);
-    return new (api_.heap_malloc_small(heap_, sizeof(Node))) Node;
+    void* memory = api_.heap_malloc_small(heap_, sizeof(Node));
+    if (memory == nullptr) throw std::bad_alloc();
+    return new (memory) Node;
   }
 
   void release() {

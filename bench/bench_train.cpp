@@ -162,7 +162,14 @@ int run(const Options& o) {
         nodes * 128 / (1 << 30), memory / (1 << 30));
     return kUsageError;
   }
-  if (!o.json.empty()) check_writable(o.json);
+  if (!o.json.empty()) {
+    try {
+      check_writable(o.json);
+    } catch (const std::exception& e) {  // a bad path is bad input: refuse before training
+      std::fprintf(stderr, "bench_train: %s\n", e.what());
+      return kUsageError;
+    }
+  }
 
   if (o.worker) {
     Measurement m = run_in_process(o, data, false);
@@ -311,10 +318,17 @@ int main(int argc, char** argv) {
                : o.topo == "creation" ? TopoOrder::creation
                                       : TopoOrder::dfs;
   try {
-    return run(o);
+    const int status = run(o);
+    // Results that never reached stdout (disk full, closed pipe) are a failure.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout))
+      throw std::runtime_error("cannot write the results to standard output");
+    return status;
   } catch (const DatasetError& e) {
     std::fprintf(stderr, "bench_train: %s\n", e.what());
     return kUsageError;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "bench_train: out of memory\n");
+    return kRuntimeError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_train: %s\n", e.what());
     return kRuntimeError;

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make curl libbenchmark-dev libgtest-dev libcli11-dev libmimalloc-dev
-  libjemalloc-dev python3-matplotlib)
+  libjemalloc-dev python3-matplotlib clang libclang-rt-14-dev valgrind)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
