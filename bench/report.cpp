@@ -153,6 +153,8 @@ void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
   for (const auto& runs : all) {
     const Stats time = runs.train_seconds();
     const Measurement& m = runs.median_run();
+    char speedup[16] = "-";  // how many times faster than `new`
+    if (baseline > 0) std::snprintf(speedup, sizeof speedup, "%.2fx", baseline / time.median);
     std::fprintf(
         out,
         "%-14s %9.3f %9.3f %9.3f %6.1f %8.3f %8.2f %8.3f %8.3f %8.3f %8.3f %11.1f %11.0f %9.1f "
@@ -160,8 +162,7 @@ void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
         runs.allocator.c_str(), time.median, time.min, time.max, 100 * time.cv, m.ms_per_step(),
         m.ns_per_node(), m.phases.forward, m.phases.backward, m.phases.adam, m.phases.release,
         double(m.alloc.allocations) / m.steps, double(m.alloc.bytes) / m.steps,
-        double(m.peak_rss_kib) / 1024,
-        baseline > 0 ? (std::to_string(baseline / time.median).substr(0, 4) + "x").c_str() : "-");
+        double(m.peak_rss_kib) / 1024, speedup);
   }
 }
 

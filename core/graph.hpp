@@ -54,8 +54,9 @@ class Graph {
     return make(std::log(a->data), 1, &a, grads);
   }
   Ref exp(const Ref& a) {
-    const double grads[1] = {std::exp(a->data)};
-    return make(std::exp(a->data), 1, &a, grads);
+    const double e = std::exp(a->data);  // microgpt.py calls math.exp twice: same bits
+    const double grads[1] = {e};
+    return make(e, 1, &a, grads);
   }
   Ref relu(const Ref& a) {
     const double grads[1] = {a->data > 0 ? 1.0 : 0.0};

@@ -13,8 +13,16 @@ by content:
     "cpython", "train_seconds": 60.0, "steps": 1000, "peak_rss_kib": 9000}]}.
 It also reads callgrind summaries, callgrind_<policy>.txt (see CALLGRIND_HELP).
 
-Machines: results/<machine>/... files belong to <machine>; files directly under
-results/ (or under results/gbench/) belong to the host named in their context.
+Machines: a file anywhere below results/<machine>/ (e.g. results/<machine>/gbench/
+or results/<machine>/sweep/) belongs to <machine>; files directly under results/
+or under a folder that groups by kind (gbench, charts, callgrind, crosslang,
+sweep) belong to the host named in their context.
+
+Series: C++ training runs are keyed by their config, not only by policy name.
+The default shape (n_embd 16, n_head 4, n_layer 1, block_size 16) forms one
+series per backward order (config "topo": dfs, creation, hashset); the headline
+series, which the main charts and tables show, is topo dfs when present. Files
+of any other shape, and every file under a sweep/ folder, form the size axis.
 Missing, empty or malformed files are skipped with a one-line warning.
 """
 
@@ -56,7 +64,23 @@ ZERO_ALLOC_REFERENCE = "arena"  # the policy whose forward/release is (nearly) f
 RATE_COUNTERS = ["allocs/s", "allocs_per_second", "allocations/s"]
 PREFERRED_RATE_FAMILY = "chain"
 # Folders under results/ that group files by kind, not by machine.
-NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang"}
+NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep"}
+# Training files below a folder of this name form the size axis, whatever their shape.
+SIZE_AXIS_DIR = "sweep"
+# The model shape of microgpt.py; training runs of another shape form the size axis.
+SHAPE_KEYS = ("n_embd", "n_head", "n_layer", "block_size")
+DEFAULT_SHAPE = (16, 4, 1, 16)
+# Backward orders (bench_train --topo). A config without "topo" ran the default, dfs.
+DEFAULT_TOPO = "dfs"
+HEADLINE_TOPO = "dfs"
+TOPO_ORDER = ["dfs", "creation", "hashset"]
+TOPO_PHRASES = {
+    "dfs": "microgpt.py's faithful DFS order (`--topo dfs`)",
+    "creation": "the fast bit-exact creation order (`--topo creation`)",
+    "hashset": "the hash-set DFS (`--topo hashset`)",
+}
+# The size-axis sentence calls a ratio unchanged when it moves by less than this factor.
+SAME_RATIO = 1.1
 # Verdict thresholds on the allocation share of `new`'s step time.
 BOTTLENECK_SHARE = 0.5
 MAJOR_COST_SHARE = 0.2
@@ -71,6 +95,8 @@ CHART_FILES = {
     "alloc_vs_train": "alloc_vs_train.png",
     "memory": "memory.png",
     "crosslang": "crosslang.png",
+    "size_ns_per_node": "size_ns_per_node.png",
+    "size_rss": "size_rss.png",
 }
 
 CALLGRIND_HELP = """\
@@ -114,10 +140,19 @@ class TrainRun:
     source: str
     date: str
     reference_match: str | None = None  # crosslang.sh: "identical", "differs", "no reference"
+    topo: str = DEFAULT_TOPO
+    shape: tuple[int, ...] = DEFAULT_SHAPE  # values of SHAPE_KEYS
+    nodes_per_step: float | None = None
 
     @property
     def ms_per_step(self) -> float:
         return 1000 * self.median_s / self.steps
+
+    @property
+    def ns_per_node(self) -> float | None:
+        if not self.nodes_per_step:
+            return None
+        return 1e9 * self.median_s / self.steps / self.nodes_per_step
 
     @property
     def steps_per_second(self) -> float:
@@ -137,15 +172,34 @@ class RatePoint:
     rate_counter: str | None
 
 
+SizeKey = tuple  # (shape, topo)
+
+
 @dataclass
 class Machine:
     name: str
     contexts: list[tuple[str, dict]] = field(default_factory=list)  # (source, context)
     configs: list[tuple[str, dict]] = field(default_factory=list)
-    policies: dict[str, TrainRun] = field(default_factory=dict)
+    series: dict[str, dict[str, TrainRun]] = field(default_factory=dict)  # default shape: topo -> policy -> run
+    size_runs: dict[SizeKey, dict[str, TrainRun]] = field(default_factory=dict)  # (shape, topo) -> policy -> run
+    size_sources: list[tuple[str, dict]] = field(default_factory=list)  # (source, context) of size-axis files
     runtimes: dict[str, TrainRun] = field(default_factory=dict)
     rate_points: list[RatePoint] = field(default_factory=list)
     callgrind: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    @property
+    def headline_topo(self) -> str | None:
+        """topo dfs when present, else the series with the most policies."""
+        if HEADLINE_TOPO in self.series:
+            return HEADLINE_TOPO
+        ordered = topo_order(self.series)
+        return max(ordered, key=lambda t: (len(self.series[t]), -ordered.index(t)), default=None)
+
+    @property
+    def policies(self) -> dict[str, TrainRun]:
+        """The headline series: default shape, headline topo."""
+        topo = self.headline_topo
+        return self.series[topo] if topo is not None else {}
 
 
 @dataclass
@@ -214,6 +268,17 @@ def parse_phases(repetition: dict) -> dict[str, float] | None:
     return {name: float(v) for name, v in values.items()}
 
 
+def config_topo(config: dict) -> str:
+    topo = config.get("topo")
+    return topo if isinstance(topo, str) and topo else DEFAULT_TOPO
+
+
+def config_shape(config: dict) -> tuple[int, ...]:
+    """The SHAPE_KEYS values; a key the config lacks has its default value."""
+    return tuple(int(config[key]) if is_number(config.get(key)) else default
+                 for key, default in zip(SHAPE_KEYS, DEFAULT_SHAPE))
+
+
 def parse_train_run(run: dict, config: dict, source: str, date: str) -> TrainRun:
     if not isinstance(run, dict):
         raise BadFile("a run is not an object")
@@ -255,6 +320,9 @@ def parse_train_run(run: dict, config: dict, source: str, date: str) -> TrainRun
         source=source,
         date=date,
         reference_match=detail.get("reference") if isinstance(detail.get("reference"), str) else None,
+        topo=config_topo(config),
+        shape=config_shape(config),
+        nodes_per_step=optional_number(detail, "nodes_per_step"),
     )
 
 
@@ -386,9 +454,15 @@ def context_host(data: dict) -> str | None:
     return None
 
 
-def add_train_runs(machine: Machine, data: dict, source: str, is_crosslang_file: bool) -> None:
-    context = data.get("context") if isinstance(data.get("context"), dict) else {}
+def is_size_axis_file(path: Path, results_dir: Path, config: dict) -> bool:
+    """Under a sweep/ folder, or trained on a shape other than the default."""
+    in_sweep_dir = SIZE_AXIS_DIR in path.relative_to(results_dir).parts[:-1]
+    return in_sweep_dir or config_shape(config) != DEFAULT_SHAPE
+
+
+def parse_train_file(data: dict, source: str) -> list[TrainRun]:
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    context = data.get("context") if isinstance(data.get("context"), dict) else {}
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         raise BadFile("no 'runs' list")
@@ -400,20 +474,43 @@ def add_train_runs(machine: Machine, data: dict, source: str, is_crosslang_file:
             warn(f"{source}: skipping {error}")
     if not parsed:
         raise BadFile("no usable run")
-    if context:
-        machine.contexts.append((source, context))
-    if config:
-        machine.configs.append((source, config))
+    return parsed
+
+
+def series_label(run: TrainRun, size_axis: bool) -> str:
+    return f"{shape_label(run.shape)}, topo {run.topo}" if size_axis else f"topo {run.topo}"
+
+
+def put_run(table: dict[str, TrainRun], run: TrainRun, machine: Machine, label: str) -> None:
+    """Adds run to its series; the same policy twice in one series keeps the newer file's."""
+    previous = table.get(run.name)
+    if previous is not None:
+        keep = run if run.date >= previous.date else previous
+        warn(f"'{run.name}' ({label}) on {machine.name} appears in {previous.source} and {run.source}; "
+             f"using {keep.source} (newer date)")
+        run = keep
+    table[run.name] = run
+
+
+def add_train_runs(machine: Machine, data: dict, source: str, is_crosslang_file: bool, size_axis: bool) -> None:
+    parsed = parse_train_file(data, source)
+    context = data.get("context") if isinstance(data.get("context"), dict) else {}
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    if size_axis:
+        machine.size_sources.append((source, context))
+    else:
+        if context:
+            machine.contexts.append((source, context))
+        if config:
+            machine.configs.append((source, config))
     for run in parsed:
-        is_runtime = is_crosslang_file or run.name in CROSSLANG_RUNTIMES
-        table = machine.runtimes if is_runtime else machine.policies
-        previous = table.get(run.name)
-        if previous is not None:
-            keep = run if run.date >= previous.date else previous
-            warn(f"'{run.name}' on {machine.name} appears in {previous.source} and {source}; "
-                 f"using {keep.source} (newer date)")
-            run = keep
-        table[run.name] = run
+        if is_crosslang_file or run.name in CROSSLANG_RUNTIMES:
+            table = machine.runtimes
+        elif size_axis:
+            table = machine.size_runs.setdefault((run.shape, run.topo), {})
+        else:
+            table = machine.series.setdefault(run.topo, {})
+        put_run(table, run, machine, series_label(run, size_axis))
 
 
 def load_results(results_dir: Path) -> Results:
@@ -437,18 +534,11 @@ def load_results(results_dir: Path) -> Results:
             if not isinstance(data, dict):
                 raise BadFile("not a results file (top level is not an object)")
             if data.get("tool") in ("bench_train", "crosslang"):
-                add_train_runs(machine_for(path, data), data, source, data.get("tool") == "crosslang")
+                config = data.get("config") if isinstance(data.get("config"), dict) else {}
+                add_train_runs(machine_for(path, data), data, source, data.get("tool") == "crosslang",
+                               is_size_axis_file(path, results_dir, config))
             elif isinstance(data.get("benchmarks"), list):
-                points, unmatched = parse_gbench(data, path.stem)
-                if unmatched:
-                    warn(f"{source}: no policy name in {len(unmatched)} benchmark(s), e.g. '{unmatched[0]}'")
-                if not points:
-                    raise BadFile("no benchmark names a known policy")
-                machine = machine_for(path, data)
-                machine.rate_points.extend(points)
-                context = data.get("context")
-                if isinstance(context, dict):
-                    machine.contexts.append((source, context))
+                add_gbench(machine_for(path, data), data, path)
             else:
                 raise BadFile("not a results file (neither \"tool\": \"bench_train\" nor a \"benchmarks\" list)")
         except BadFile as error:
@@ -475,31 +565,56 @@ def load_results(results_dir: Path) -> Results:
     return Results(machines, files_used, skipped)
 
 
+def add_gbench(machine: Machine, data: dict, path: Path) -> None:
+    points, unmatched = parse_gbench(data, path.stem)
+    if unmatched:
+        warn(f"{path}: no policy name in {len(unmatched)} benchmark(s), e.g. '{unmatched[0]}'")
+    if not points:
+        raise BadFile("no benchmark names a known policy")
+    machine.rate_points.extend(points)
+    context = data.get("context")
+    if isinstance(context, dict):
+        machine.contexts.append((str(path), context))
+
+
 def attach_orphans(machines: dict[str, Machine]) -> None:
-    """Machines without C++ training runs (e.g. results/gbench/*.json of another host name,
-    a callgrind file directly under results/) join the only machine that has them."""
-    with_training = [m for m in machines.values() if m.policies]
+    """Machines without default-shape C++ training runs (e.g. results/gbench/*.json or
+    results/sweep/*.json of another host name, a callgrind file directly under results/)
+    join the only machine that has them."""
+    with_training = [m for m in machines.values() if m.series]
     if len(with_training) != 1:
         return
     home = with_training[0]
-    for name in [n for n, m in machines.items() if not m.policies]:
+    for name in [n for n, m in machines.items() if not m.series]:
         orphan = machines.pop(name)
         home.contexts.extend(orphan.contexts)
+        home.configs.extend(orphan.configs)
         home.rate_points.extend(orphan.rate_points)
+        home.size_sources.extend(orphan.size_sources)
         home.callgrind = {**orphan.callgrind, **home.callgrind}
         for runtime, run in orphan.runtimes.items():
             home.runtimes.setdefault(runtime, run)
+        for key, runs in orphan.size_runs.items():
+            for run in runs.values():
+                put_run(home.size_runs.setdefault(key, {}), run, home, series_label(run, True))
 
 
 def warn_on_config_mismatch(machine: Machine) -> None:
-    keys = ["steps", "n_embd", "n_head", "n_layer", "block_size", "rng", "topo"]
+    """Files of one series (same topo, default shape) should agree on how they ran."""
+    keys = ["steps", "rng", "seed"]
+    with_policies = {run.source for runs in machine.series.values() for run in runs.values()}
     seen = {}
     for source, config in machine.configs:
+        if source not in with_policies:  # e.g. crosslang.sh's runtimes
+            continue
+        topo = config_topo(config)
         for key in keys:
-            if key in config and key in seen and seen[key][1] != config[key]:
-                warn(f"{machine.name}: '{key}' differs between {seen[key][0]} ({seen[key][1]}) "
-                     f"and {source} ({config[key]}); times are compared per step where possible")
-            seen.setdefault(key, (source, config.get(key)))
+            previous = seen.get((topo, key))
+            if key in config and previous is not None and previous[1] != config[key]:
+                warn(f"{machine.name}: '{key}' differs between {previous[0]} ({previous[1]}) "
+                     f"and {source} ({config[key]}) (topo {topo}); times are compared per step where possible")
+            if key in config:
+                seen.setdefault((topo, key), (source, config[key]))
 
 
 # ---------------------------------------------------------------------------
@@ -510,6 +625,16 @@ def warn_on_config_mismatch(machine: Machine) -> None:
 def policy_order(names) -> list[str]:
     known = [p for p in KNOWN_POLICIES if p in names]
     return known + sorted(n for n in names if n not in KNOWN_POLICIES)
+
+
+def topo_order(names) -> list[str]:
+    known = [t for t in TOPO_ORDER if t in names]
+    return known + sorted(n for n in names if n not in TOPO_ORDER)
+
+
+def shape_label(shape: tuple[int, ...]) -> str:
+    n_embd, n_head, n_layer, block_size = shape
+    return f"embd {n_embd} · head {n_head} · layer {n_layer} · block {block_size}"
 
 
 def runtime_order(names) -> list[str]:
@@ -717,19 +842,19 @@ def chart_train_time(plt, machines: list[Machine]):
             low.append((run.median_s - run.min_s) / run.steps / base_per_step)
             high.append((run.max_s - run.median_s) / run.steps / base_per_step)
             used_x.append(x)
-        label = f"{machine.name} (1.0 = {base.name}, {base.ms_per_step:.3f} ms/step)"
+        label = f"{machine.name}, topo {machine.headline_topo} (1.0 = {base.name}, {base.ms_per_step:.3f} ms/step)"
         bars = axes.bar(used_x, heights, width, yerr=[low, high], capsize=3, color=colors[machine.name], label=label)
         axes.bar_label(bars, fmt="%.2f", padding=2, fontsize=8)
     axes.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     axes.set_xticks(range(len(policies)), policies, rotation=20)
     axes.set_ylabel(f"training time relative to {BASELINE}\n(median, bars = min–max; lower is faster)")
-    axes.set_title("Training time per allocation policy")
+    axes.set_title(f"Training time per allocation policy (default shape, topo {headline_topos(machines)})")
     axes.legend(fontsize=8)
     return figure
 
 
 def chart_phases(plt, machines: list[Machine]):
-    shown = [m for m in machines if any(r.phases for r in m.policies.values())]
+    shown = [m for m in machines if any(r.phases for r in m.policies.values())]  # the headline series
     figure, axes_list = plt.subplots(1, len(shown), figsize=(max(6, 5.5 * len(shown)), 4.5), squeeze=False)
     phase_colors = {"forward": "#4c72b0", "backward": "#dd8452", "adam": "#55a868", "release": "#c44e52"}
     for axes, machine in zip(axes_list[0], shown):
@@ -741,7 +866,7 @@ def chart_phases(plt, machines: list[Machine]):
             bottoms = [b + v for b, v in zip(bottoms, values)]
         axes.set_xticks(range(len(policies)), policies, rotation=20)
         axes.set_ylabel("ms per training step")
-        axes.set_title(f"Phases per step — {machine.name}")
+        axes.set_title(f"Phases per step — {machine.name}, topo {machine.headline_topo}")
         axes.legend(fontsize=8)
     return figure
 
@@ -769,7 +894,8 @@ def chart_alloc_vs_train(plt, comparisons: dict[str, ThroughputComparison], mach
     axes.set_yscale("log")
     axes.set_xlabel("allocation throughput, microbenchmark (allocs/s, log)")
     axes.set_ylabel("training speed (steps/s, log)")
-    axes.set_title("Does allocation throughput explain training speed?")
+    axes.set_title("Does allocation throughput explain training speed?\n"
+                   f"(training: default shape, topo {headline_topos(machines)})", fontsize=10)
     axes.legend(fontsize=8)
     return figure
 
@@ -789,7 +915,7 @@ def chart_memory(plt, machines: list[Machine]):
             if pairs:
                 axes.bar([x for x, _ in pairs], [v for _, v in pairs], width, color=colors[machine.name], label=machine.name)
     for axes, label, title in (
-        (rss_axes, "peak RSS (MiB)", "Peak resident memory"),
+        (rss_axes, "peak RSS (MiB)", f"Peak resident memory (topo {headline_topos(machines)})"),
         (bytes_axes, "KiB requested per training step", "Bytes allocated per step"),
     ):
         axes.set_xticks(range(len(policies)), policies, rotation=30)
@@ -826,6 +952,38 @@ def chart_crosslang(plt, machines: list[Machine]):
     return figure
 
 
+def policy_colors() -> dict[str, str]:
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf"]
+    return {p: palette[i % len(palette)] for i, p in enumerate(KNOWN_POLICIES)}
+
+
+def chart_size(plt, machines: list[Machine], value_of, ylabel: str, title: str, log_y: bool):
+    """One panel per machine: value_of(run) against nodes per step, one line per policy."""
+    colors = policy_colors()
+    figure, axes_list = plt.subplots(1, len(machines), figsize=(max(6.5, 6 * len(machines)), 4.5), squeeze=False)
+    for axes, machine in zip(axes_list[0], machines):
+        points = [(nodes, runs) for nodes, _, runs in size_points(machine) if nodes is not None]
+        for policy in policy_order({p for _, runs in points for p in runs}):
+            pairs = [(nodes, value_of(runs[policy])) for nodes, runs in points if policy in runs]
+            pairs = [(x, y) for x, y in pairs if y is not None]
+            if pairs:
+                axes.plot([x for x, _ in pairs], [y for _, y in pairs], marker="o", label=policy,
+                          color=colors.get(policy, "black"))
+        axes.set_xscale("log")
+        if log_y:
+            axes.set_yscale("log")
+        axes.set_xlabel("graph nodes per training step (log)")
+        axes.set_ylabel(ylabel)
+        axes.set_title(f"{title} — {machine.name}")
+        axes.legend(fontsize=8)
+    return figure
+
+
+def size_machines(machines: list[Machine]) -> list[Machine]:
+    return [m for m in machines if any(nodes is not None for nodes, _, _ in size_points(m))]
+
+
 def render_charts(results: Results, comparisons: dict[str, ThroughputComparison]) -> dict[str, bytes]:
     """PNG bytes per chart key; a chart whose data is absent is left out."""
     try:
@@ -848,6 +1006,13 @@ def render_charts(results: Results, comparisons: dict[str, ThroughputComparison]
         makers["alloc_vs_train"] = lambda: chart_alloc_vs_train(plt, comparisons, machines)
     if any(m.runtimes for m in machines):
         makers["crosslang"] = lambda: chart_crosslang(plt, machines)
+    sized = size_machines(machines)
+    if sized:
+        makers["size_ns_per_node"] = lambda: chart_size(
+            plt, sized, lambda run: run.ns_per_node, "ns per node (median)", "Time per graph node", log_y=False)
+        makers["size_rss"] = lambda: chart_size(
+            plt, sized, lambda run: None if run.peak_rss_kib is None else run.peak_rss_kib / 1024,
+            "peak RSS (MiB, log)", "Peak resident memory", log_y=True)
     images = {}
     for key, make in makers.items():
         figure = make()
@@ -878,39 +1043,64 @@ CONTEXT_FIELDS = [
 ]
 
 
+def context_rows(contexts: list[tuple[str, dict]]) -> list[list[str]]:
+    """One row per field and value; files that agree on a value share its row."""
+    files_of: dict[tuple[str, str], list[str]] = {}
+    for source, context in contexts:
+        if "host_name" in context:  # Google Benchmark's context
+            summary = ", ".join(f"{k} {context[k]}" for k in ("date", "host_name", "num_cpus", "mhz_per_cpu",
+                                                               "library_build_type", "library_version")
+                                if k in context)
+            files_of.setdefault(("Google Benchmark", summary), []).append(Path(source).name)
+            continue
+        for key, label in CONTEXT_FIELDS:
+            if context.get(key) not in (None, ""):
+                files_of.setdefault((label, str(context[key])), []).append(Path(source).name)
+    return [[f"{label} ({', '.join(names)})", value] for (label, value), names in files_of.items()]
+
+
 def section_context(machines: list[Machine]) -> list[str]:
     lines = ["## Machines and builds", ""]
     for machine in machines:
         lines += [f"### {machine.name}", ""]
-        rows = []
-        for source, context in machine.contexts:
-            if "host_name" in context:  # Google Benchmark's context
-                summary = ", ".join(f"{k} {context[k]}" for k in ("date", "host_name", "num_cpus", "mhz_per_cpu",
-                                                                   "library_build_type", "library_version")
-                                    if k in context)
-                rows.append([f"Google Benchmark ({Path(source).name})", summary])
-                continue
-            for key, label in CONTEXT_FIELDS:
-                if context.get(key) not in (None, ""):
-                    rows.append([f"{label} ({Path(source).name})", str(context[key])])
+        rows = context_rows(machine.contexts)
         for source, config in machine.configs:
             summary = ", ".join(f"{k} {config[k]}" for k in ("steps", "seed", "rng", "topo", "n_embd", "n_head",
                                                             "n_layer", "block_size") if k in config)
             rows.append([f"config ({Path(source).name})", summary])
-        repetitions = sorted({r.repetitions for r in machine.policies.values()})
-        if repetitions:
-            rows.append(["repetitions per policy", ", ".join(map(str, repetitions))])
+        for topo in topo_order(machine.series):
+            repetitions = sorted({r.repetitions for r in machine.series[topo].values()})
+            rows.append([f"repetitions per policy (topo {topo})", ", ".join(map(str, repetitions))])
+        if machine.size_sources:
+            dates = sorted(str(c.get("date")) for _, c in machine.size_sources if c.get("date"))
+            span = f", dated {dates[0]} – {dates[-1]}" if dates else ""
+            rows.append(["size axis", f"{len(machine.size_sources)} file(s), {len(machine.size_runs)} shape(s){span}"])
         lines += table(["field", "value"], rows) if rows else ["No context recorded.", ""]
     return lines
 
 
+def headline_topos(machines: list[Machine]) -> str:
+    """'dfs', or 'dfs / creation' when machines differ."""
+    return " / ".join(topo_order({m.headline_topo for m in machines if m.headline_topo}))
+
+
+def headline_note(machines: list[Machine]) -> str:
+    topos = topo_order({m.headline_topo for m in machines if m.headline_topo})
+    phrases = " / ".join(topo_phrase(t) for t in topos)
+    n_embd, n_head, n_layer, block_size = DEFAULT_SHAPE
+    return (f"Headline series: the default shape (n_embd {n_embd}, n_head {n_head}, n_layer {n_layer}, "
+            f"block_size {block_size}) with {phrases}. The other backward orders are compared in "
+            "*Backward order*, other shapes in *Size axis*.")
+
+
 def section_training(machines: list[Machine], charts: set[str]) -> list[str]:
     lines = ["## Training time per policy", ""] + image(charts, "train_time", "training time") + [
+             headline_note(machines), "",
              f"Median of the repetitions; min–max in brackets. *Speed vs {BASELINE}* is "
              f"{BASELINE}'s time per step divided by the policy's (above 1 = faster).", ""]
     for machine in machines:
         base = baseline_of(machine)
-        lines += [f"### {machine.name}", ""]
+        lines += [f"### {machine.name} — topo {machine.headline_topo}", ""]
         if base.name != BASELINE:
             lines += [f"No `{BASELINE}` run on this machine; ratios are against `{base.name}`.", ""]
         rows = []
@@ -928,19 +1118,50 @@ def section_phases(machines: list[Machine], charts: set[str]) -> list[str]:
              "Milliseconds per step in the median repetition: *forward* builds the graph (every node is "
              "allocated here), *backward* sorts and propagates, *adam* updates the parameters, *release* "
              "frees the graph (or resets the arena).", ""]
+    lines += [f"The chart shows the headline series (topo {headline_topos(machines)}); the tables every "
+              "backward order.", ""]
     for machine in machines:
-        runs = [machine.policies[p] for p in policy_order(machine.policies) if machine.policies[p].phases]
-        if not runs:
-            continue
-        rows = []
-        for run in runs:
-            per_step = [1000 * run.phases[phase] / run.steps for phase in PHASES]
-            rows.append([code(run.name)] + [f"{v:.3f}" for v in per_step] + [f"{sum(per_step):.3f}"])
-        lines += [f"### {machine.name}", ""] + table(["policy"] + PHASES + ["total"], rows)
+        for topo in topo_order(machine.series):
+            runs = [machine.series[topo][p] for p in policy_order(machine.series[topo])
+                    if machine.series[topo][p].phases]
+            if not runs:
+                continue
+            rows = []
+            for run in runs:
+                per_step = [1000 * run.phases[phase] / run.steps for phase in PHASES]
+                rows.append([code(run.name)] + [f"{v:.3f}" for v in per_step] + [f"{sum(per_step):.3f}"])
+            lines += [f"### {machine.name} — topo {topo}", ""] + table(["policy"] + PHASES + ["total"], rows)
     return lines
 
 
-def section_alloc_share(machines: list[Machine], shares: dict[str, dict[str, float]]) -> list[str]:
+def section_backward_order(machines: list[Machine]) -> list[str]:
+    lines = ["## Backward order", "",
+             "The same default-shape training with each backward order (`--topo`) that ran: " +
+             "; ".join(f"*{t}* is {topo_phrase(t)}" for t in TOPO_ORDER) + ". Cells are the median training "
+             "time and its time per step; *speed-up* is dfs's time per step divided by the other order's "
+             "(above 1 = faster than dfs).", ""]
+    shown = [m for m in machines if len(m.series) > 1]
+    if not shown:
+        return lines + ["Only one backward order ran on each machine.", ""]
+    for machine in shown:
+        topos = topo_order(machine.series)
+        others = [t for t in topos if t != DEFAULT_TOPO] if DEFAULT_TOPO in topos else []
+        rows = []
+        for policy in policy_order({p for t in topos for p in machine.series[t]}):
+            runs = [machine.series[t].get(policy) for t in topos]
+            cells = ["–" if run is None else f"{fmt_seconds(run.median_s)} ({run.ms_per_step:.3f} ms/step)"
+                     for run in runs]
+            dfs = machine.series.get(DEFAULT_TOPO, {}).get(policy)
+            for topo in others:
+                other = machine.series[topo].get(policy)
+                cells.append(fmt_ratio(dfs.ms_per_step / other.ms_per_step) if dfs and other else "–")
+            rows.append([code(policy)] + cells)
+        header = ["policy"] + topos + [f"speed-up {t} vs {DEFAULT_TOPO}" for t in others]
+        lines += [f"### {machine.name}", ""] + table(header, rows)
+    return lines
+
+
+def section_alloc_share(machines: list[Machine], shares: Shares) -> list[str]:
     lines = [
         "## Share of step time spent allocating and releasing", "",
         f"Method: `{ZERO_ALLOC_REFERENCE}` builds the same graph with a pointer bump and frees it with one "
@@ -953,27 +1174,47 @@ def section_alloc_share(machines: list[Machine], shares: dict[str, dict[str, flo
         f"so it is an estimate; `{ZERO_ALLOC_REFERENCE}` is 0 by construction. The answer at the end calls "
         f"allocation *the bottleneck* when `{BASELINE}`'s share is at least {fmt_percent(BOTTLENECK_SHARE)}, "
         f"*a large cost* from {fmt_percent(MAJOR_COST_SHARE)}.", "",
+        "The share is computed separately for each backward order (`--topo`): the total differs a lot "
+        "between them (with dfs the topological sort dominates backward and hides allocation), and each "
+        f"order is measured against its own `{ZERO_ALLOC_REFERENCE}` run.", "",
     ]
     for machine in machines:
-        machine_shares = shares.get(machine.name)
-        if not machine_shares:
-            reason = f"no `{ZERO_ALLOC_REFERENCE}` run with phases" if ZERO_ALLOC_REFERENCE not in machine.policies \
-                else "no phase split recorded"
-            lines += [f"### {machine.name}", "", f"Not computed: {reason}.", ""]
-            continue
-        reference = machine.policies[ZERO_ALLOC_REFERENCE]
-        rows = []
-        for policy, share in machine_shares.items():
-            run = machine.policies[policy]
-            extra_ms = 1000 * ((run.phases["forward"] / run.steps - reference.phases["forward"] / reference.steps)
-                               + (run.phases["release"] / run.steps - reference.phases["release"] / reference.steps))
-            total_ms = 1000 * sum(run.phases.values()) / run.steps
-            rows.append([code(policy), f"{extra_ms:.3f}", f"{total_ms:.3f}", fmt_percent(share)])
-        lines += [f"### {machine.name}", ""]
-        lines += table(["policy", f"extra forward+release vs {ZERO_ALLOC_REFERENCE} (ms/step)", "total (ms/step)",
-                        "alloc share"], rows)
-        lines += section_callgrind(machine, machine_shares)
+        by_topo = shares.get(machine.name, {})
+        for topo in topo_order(machine.series):
+            lines += [f"### {machine.name} — topo {topo}", ""]
+            lines += alloc_share_table(machine, topo, by_topo.get(topo))
+        if not machine.series:
+            lines += [f"### {machine.name}", "", "Not computed: no default-shape training runs.", ""]
     return lines
+
+
+def alloc_share_table(machine: Machine, topo: str, topo_shares: dict[str, float] | None) -> list[str]:
+    runs = machine.series[topo]
+    if topo_shares is None:
+        reason = f"no `{ZERO_ALLOC_REFERENCE}` run with phases" if ZERO_ALLOC_REFERENCE not in runs \
+            else "no phase split recorded"
+        return [f"Not computed: {reason}.", ""]
+    if set(topo_shares) == {ZERO_ALLOC_REFERENCE}:
+        return [f"Only `{ZERO_ALLOC_REFERENCE}` ran in this order (0 by construction); its phases are in the "
+                "backward-order table.", ""]
+    reference = runs[ZERO_ALLOC_REFERENCE]
+    rows = []
+    for policy, share in topo_shares.items():
+        run = runs[policy]
+        extra_ms = 1000 * ((run.phases["forward"] / run.steps - reference.phases["forward"] / reference.steps)
+                           + (run.phases["release"] / run.steps - reference.phases["release"] / reference.steps))
+        total_ms = 1000 * sum(run.phases.values()) / run.steps
+        rows.append([code(policy), f"{extra_ms:.3f}", f"{total_ms:.3f}", fmt_percent(share)])
+    lines = table(["policy", f"extra forward+release vs {ZERO_ALLOC_REFERENCE} (ms/step)", "total (ms/step)",
+                   "alloc share"], rows)
+    if topo == callgrind_topo(machine):
+        lines += section_callgrind(machine, topo_shares)
+    return lines
+
+
+def callgrind_topo(machine: Machine) -> str | None:
+    """scripts/callgrind_share.sh runs bench_train's default order, dfs; else the headline's."""
+    return DEFAULT_TOPO if DEFAULT_TOPO in machine.series else machine.headline_topo
 
 
 def section_callgrind(machine: Machine, machine_shares: dict[str, float]) -> list[str]:
@@ -1002,7 +1243,8 @@ def section_throughput(machines: list[Machine], comparisons: dict[str, Throughpu
               "The claim under test: *allocation throughput explains training speed*. If it did, a policy "
               "that allocates k× faster would train close to k× faster (log–log slope near 1) and the "
               "ranking would agree (Pearson r on log values near 1). The answer says "
-              f"throughput explains speed only when r ≥ {RANKING_AGREES_R} and the slope ≥ {PROPORTIONAL_SLOPE}.", ""]
+              f"throughput explains speed only when r ≥ {RANKING_AGREES_R} and the slope ≥ {PROPORTIONAL_SLOPE}. "
+              f"Training speed is the headline series (default shape, topo {headline_topos(machines)}).", ""]
     for machine in machines:
         comparison = comparisons.get(machine.name)
         if comparison is None:
@@ -1047,12 +1289,106 @@ def section_gbench(machines: list[Machine]) -> list[str]:
 def section_memory(machines: list[Machine], charts: set[str]) -> list[str]:
     lines = ["## Memory", ""] + image(charts, "memory", "memory") + [
              "Peak RSS of the worker process; bytes and allocation calls requested per training step "
-             "(as counted by the policy).", ""]
+             f"(as counted by the policy). Headline series (topo {headline_topos(machines)}); other shapes "
+             "are in *Size axis*.", ""]
     for machine in machines:
         rows = [[code(p), fmt_kib(r.peak_rss_kib), fmt_bytes(r.bytes_per_step), fmt_number(r.allocations_per_step)]
                 for p, r in ((p, machine.policies[p]) for p in policy_order(machine.policies))]
         lines += [f"### {machine.name}", ""] + table(["policy", "peak RSS", "bytes/step", "allocations/step"], rows)
     return lines
+
+
+def size_points(machine: Machine) -> list[tuple[float | None, SizeKey, dict[str, TrainRun]]]:
+    """(nodes per step, key, runs) per size-axis shape, smallest graph first (unknown sizes last)."""
+    points = [(size_nodes(runs), key, runs) for key, runs in machine.size_runs.items()]
+    return sorted(points, key=lambda p: (p[0] is None, p[0] or 0, p[1]))
+
+
+def size_nodes(runs: dict[str, TrainRun]) -> float | None:
+    """Nodes per step of a shape: the same graph for every policy, so the first one recorded."""
+    return next((runs[p].nodes_per_step for p in policy_order(runs) if runs[p].nodes_per_step), None)
+
+
+def size_key_label(key: SizeKey, machine: Machine) -> str:
+    shape, topo = key
+    several_topos = len({t for _, t in machine.size_runs}) > 1
+    return shape_label(shape) + (f" · topo {topo}" if several_topos else "")
+
+
+def section_size(machines: list[Machine], charts: set[str]) -> list[str]:
+    shown = [m for m in machines if m.size_runs]
+    lines = ["## Size axis", ""]
+    if not shown:
+        return lines + ["No size-axis results (other model shapes); scripts/sweep.sh writes them to "
+                        "results/sweep/ or results/<machine>/sweep/.", ""]
+    lines += image(charts, "size_ns_per_node", "ns per node vs graph size")
+    lines += image(charts, "size_rss", "peak RSS vs graph size")
+    lines += ["Training runs of other model shapes, and every file under a `sweep/` folder. Cells are "
+              "nanoseconds per graph node (median training time / steps / nodes per step) · peak RSS.", ""]
+    for machine in shown:
+        points = size_points(machine)
+        policies = policy_order({p for _, _, runs in points for p in runs})
+        rows = []
+        for nodes, key, runs in points:
+            steps = ", ".join(str(n) for n in sorted({r.steps for r in runs.values()}))
+            cells = [size_cell(runs.get(p)) for p in policies]
+            rows.append([size_key_label(key, machine), steps, fmt_number(nodes, 0)] + cells)
+        lines += [f"### {machine.name}", ""]
+        lines += table(["shape", "steps", "nodes/step"] + [code(p) for p in policies], rows)
+        lines += [size_divergence(machine, points), ""]
+    return lines
+
+
+def size_cell(run: TrainRun | None) -> str:
+    if run is None:
+        return "–"
+    ns = "–" if run.ns_per_node is None else f"{run.ns_per_node:.1f} ns"
+    return f"{ns} · {fmt_kib(run.peak_rss_kib)}"
+
+
+def ns_ratio(runs: dict[str, TrainRun], slow: str, fast: str) -> float | None:
+    a, b = runs.get(slow), runs.get(fast)
+    if a is None or b is None or a.ns_per_node is None or b.ns_per_node is None:
+        return None
+    return a.ns_per_node / b.ns_per_node
+
+
+def ns_spread(runs: dict[str, TrainRun]) -> float | None:
+    """Slowest policy's ns per node over the fastest's."""
+    values = [r.ns_per_node for r in runs.values() if r.ns_per_node]
+    return max(values) / min(values) if len(values) > 1 else None
+
+
+def trend(small: float, large: float) -> str:
+    if large > small * SAME_RATIO:
+        return "diverge"
+    if large < small / SAME_RATIO:
+        return "converge"
+    return "stay about as far apart"
+
+
+def size_divergence(machine: Machine, points) -> str:
+    """One sentence: how far apart the policies are at the smallest and the largest graph."""
+    sized = [p for p in points if p[0] is not None]
+    if len(sized) < 2:
+        return "Fewer than two shapes with a node count, so there is no size trend to describe."
+    (small_nodes, small_key, small_runs), (large_nodes, large_key, large_runs) = sized[0], sized[-1]
+    where_small = f"({size_key_label(small_key, machine)}, {small_nodes:,.0f} nodes/step)"
+    where_large = f"({size_key_label(large_key, machine)}, {large_nodes:,.0f} nodes/step)"
+    spread_small, spread_large = ns_spread(small_runs), ns_spread(large_runs)
+    spread = ("" if spread_small is None or spread_large is None else
+              f"; across all policies the slowest takes {spread_small:.2f}× the fastest's time per node at the "
+              f"smallest shape and {spread_large:.2f}× at the largest")
+    ratio_small = ns_ratio(small_runs, BASELINE, ZERO_ALLOC_REFERENCE)
+    ratio_large = ns_ratio(large_runs, BASELINE, ZERO_ALLOC_REFERENCE)
+    if ratio_small is not None and ratio_large is not None:
+        return (f"`{BASELINE}` takes {ratio_small:.2f}× `{ZERO_ALLOC_REFERENCE}`'s time per node at the smallest "
+                f"shape {where_small} and {ratio_large:.2f}× at the largest {where_large}, so these two "
+                f"{trend(ratio_small, ratio_large)} as the graph grows{spread}.")
+    if spread:
+        return (f"From the smallest shape {where_small} to the largest {where_large} the policies "
+                f"{trend(spread_small, spread_large)}{spread}.")
+    return "No policy ran at both the smallest and the largest shape, so there is no size trend to describe."
 
 
 def section_crosslang(machines: list[Machine], charts: set[str]) -> list[str]:
@@ -1085,53 +1421,97 @@ def verdict(share: float) -> str:
     return "is not the bottleneck"
 
 
-def answer_for(machine: Machine, shares: dict[str, float], comparison: ThroughputComparison | None) -> str:
-    """One paragraph in plain words, built only from this machine's numbers."""
+def topo_phrase(topo: str) -> str:
+    return TOPO_PHRASES.get(topo, f"`--topo {topo}`")
+
+
+def answer_for(machine: Machine, shares: dict[str, dict[str, float]],
+               comparison: ThroughputComparison | None) -> str:
+    """One paragraph in plain words, built only from this machine's numbers.
+    shares: topo -> policy -> alloc share."""
     base = machine.policies.get(BASELINE)
     if base is None:
         return f"On {machine.name} there is no `{BASELINE}` run, so the question cannot be answered here."
+    headline = machine.headline_topo
     sentences = []
-    share = shares.get(BASELINE)
+    share = shares.get(headline, {}).get(BASELINE)
     if share is not None:
-        sentences.append(f"Allocation {verdict(share)}: allocating and releasing take about {fmt_percent(share)} "
-                         f"of a `{BASELINE}` training step (phase split against `{ZERO_ALLOC_REFERENCE}`).")
+        sentences.append(f"Allocation {verdict(share)}: with {topo_phrase(headline)}, allocating and releasing "
+                         f"take about {fmt_percent(share)} of a `{BASELINE}` training step "
+                         f"(phase split against `{ZERO_ALLOC_REFERENCE}`).")
         largest = max(PHASES, key=lambda phase: base.phases[phase])
         sentences.append(f"The largest phase under `{BASELINE}` is {largest} "
                          f"({fmt_percent(base.phases[largest] / sum(base.phases.values()))} of the step).")
+    else:
+        missing = (f"an `{ZERO_ALLOC_REFERENCE}` run" if ZERO_ALLOC_REFERENCE not in machine.policies
+                   else "a phase split")
+        sentences.append(f"Without {missing} the allocation share cannot be measured, so only "
+                         "end-to-end times speak here.")
+    sentences += policy_saving_sentences(machine, base)
+    sentences += other_topo_sentences(machine, shares)
+    if comparison is not None:
+        sentences += throughput_sentences(comparison)
+    return " ".join(sentences)
+
+
+def other_topo_sentences(machine: Machine, shares: dict[str, dict[str, float]]) -> list[str]:
+    """The allocation share of `new` in the backward orders other than the headline's."""
+    headline = machine.headline_topo
+    base = machine.policies[BASELINE]
+    sentences = []
+    for topo in topo_order(machine.series):
+        share = shares.get(topo, {}).get(BASELINE)
+        run = machine.series[topo].get(BASELINE)
+        if topo == headline or share is None or run is None:
+            continue
+        sentence = (f"With {topo_phrase(topo)} the same share is {fmt_percent(share)}, so there allocation "
+                    f"{verdict(share)}; `{BASELINE}` trains {fmt_ratio(base.ms_per_step / run.ms_per_step)} "
+                    f"as fast as with {headline}")
+        arena = machine.series[topo].get(ZERO_ALLOC_REFERENCE)
+        if arena is not None:
+            saving = 1 - arena.ms_per_step / run.ms_per_step
+            sentence += (f", and switching to `{ZERO_ALLOC_REFERENCE}` {'saves' if saving >= 0 else 'costs'} "
+                         f"{fmt_percent(abs(saving))}")
+        sentences.append(sentence + ".")
+    return sentences
+
+
+def policy_saving_sentences(machine: Machine, base: TrainRun) -> list[str]:
+    sentences = []
     others = [machine.policies[p] for p in policy_order(machine.policies) if p != BASELINE]
     if ZERO_ALLOC_REFERENCE in machine.policies:
         arena = machine.policies[ZERO_ALLOC_REFERENCE]
         saving = 1 - arena.ms_per_step / base.ms_per_step
         sentences.append(f"Switching from `{BASELINE}` to `{ZERO_ALLOC_REFERENCE}` "
                          f"{'saves' if saving >= 0 else 'costs'} {fmt_percent(abs(saving))} of the training time "
+                         f"with {machine.headline_topo} "
                          f"({base.ms_per_step:.3f} → {arena.ms_per_step:.3f} ms per step, medians).")
     if others:
         best = min(others, key=lambda r: r.ms_per_step)
         if best.name != ZERO_ALLOC_REFERENCE:
             sentences.append(f"The fastest policy, `{best.name}`, saves "
                              f"{fmt_percent(1 - best.ms_per_step / base.ms_per_step)}.")
-    if share is None:
-        missing = (f"an `{ZERO_ALLOC_REFERENCE}` run" if ZERO_ALLOC_REFERENCE not in machine.policies
-                   else "a phase split")
-        sentences.insert(0, f"Without {missing} the allocation share cannot be measured, so only "
-                            "end-to-end times speak here.")
-    if comparison is not None:
-        rate_of = {p: x for p, x, _ in comparison.points}
-        speed_of = {p: y for p, _, y in comparison.points}
-        if BASELINE in rate_of and len(rate_of) > 1:
-            fastest = max((p for p in rate_of if p != BASELINE), key=lambda p: rate_of[p])
-            rate_ratio = rate_of[fastest] / rate_of[BASELINE]
-            speed_ratio = speed_of[fastest] / speed_of[BASELINE]
-            conjunction = "yet" if math.log(rate_ratio) > 2 * math.log(max(speed_ratio, 1e-9)) else "and"
-            sentences.append(f"In the `{comparison.family}` microbenchmark `{fastest}` allocates "
-                             f"{fmt_ratio(rate_ratio)} as fast as `{BASELINE}`, "
-                             f"{conjunction} trains {fmt_ratio(speed_ratio)} as fast.")
-        if comparison.slope is not None:
-            sentences.append(f"Across policies, a 10× faster allocator goes with {10 ** comparison.slope:.2f}× the "
-                             f"training speed (log–log slope {comparison.slope:.2f}"
-                             + (f", r = {comparison.correlation:.2f}" if comparison.correlation is not None else "")
-                             + f"); {throughput_verdict(comparison)}.")
-    return " ".join(sentences)
+    return sentences
+
+
+def throughput_sentences(comparison: ThroughputComparison) -> list[str]:
+    sentences = []
+    rate_of = {p: x for p, x, _ in comparison.points}
+    speed_of = {p: y for p, _, y in comparison.points}
+    if BASELINE in rate_of and len(rate_of) > 1:
+        fastest = max((p for p in rate_of if p != BASELINE), key=lambda p: rate_of[p])
+        rate_ratio = rate_of[fastest] / rate_of[BASELINE]
+        speed_ratio = speed_of[fastest] / speed_of[BASELINE]
+        conjunction = "yet" if math.log(rate_ratio) > 2 * math.log(max(speed_ratio, 1e-9)) else "and"
+        sentences.append(f"In the `{comparison.family}` microbenchmark `{fastest}` allocates "
+                         f"{fmt_ratio(rate_ratio)} as fast as `{BASELINE}`, "
+                         f"{conjunction} trains {fmt_ratio(speed_ratio)} as fast.")
+    if comparison.slope is not None:
+        sentences.append(f"Across policies, a 10× faster allocator goes with {10 ** comparison.slope:.2f}× the "
+                         f"training speed (log–log slope {comparison.slope:.2f}"
+                         + (f", r = {comparison.correlation:.2f}" if comparison.correlation is not None else "")
+                         + f"); {throughput_verdict(comparison)}.")
+    return sentences
 
 
 def throughput_verdict(comparison: ThroughputComparison) -> str:
@@ -1145,18 +1525,29 @@ def throughput_verdict(comparison: ThroughputComparison) -> str:
     return "allocation throughput does not explain training speed"
 
 
-def compute_shares(machines: list[Machine]) -> dict[str, dict[str, float]]:
+Shares = dict[str, dict[str, dict[str, float]]]  # machine -> topo -> policy -> share
+
+
+def series_shares(runs: dict[str, TrainRun]) -> dict[str, float] | None:
+    """alloc_share per policy of one series, or None without an arena run with phases."""
+    reference = runs.get(ZERO_ALLOC_REFERENCE)
+    if reference is None or reference.phases is None:
+        return None
+    shares = {}
+    for policy in policy_order(runs):
+        share = alloc_share(runs[policy], reference)
+        if share is not None:
+            shares[policy] = share
+    return shares
+
+
+def compute_shares(machines: list[Machine]) -> Shares:
     shares = {}
     for machine in machines:
-        reference = machine.policies.get(ZERO_ALLOC_REFERENCE)
-        if reference is None or reference.phases is None:
-            continue
-        machine_shares = {}
-        for policy in policy_order(machine.policies):
-            share = alloc_share(machine.policies[policy], reference)
-            if share is not None:
-                machine_shares[policy] = share
-        shares[machine.name] = machine_shares
+        by_topo = {topo: found for topo in topo_order(machine.series)
+                   if (found := series_shares(machine.series[topo])) is not None}
+        if by_topo:
+            shares[machine.name] = by_topo
     return shares
 
 
@@ -1170,12 +1561,14 @@ def render_report(results: Results, comparisons: dict[str, ThroughputComparison]
     lines += section_context(machines)
     if with_policies:
         lines += section_training(with_policies, charts)
+        lines += section_backward_order(with_policies)
         lines += section_phases(with_policies, charts)
         lines += section_alloc_share(with_policies, shares)
     lines += section_throughput(with_policies, comparisons, charts)
     lines += section_gbench(machines)
     if with_policies:
         lines += section_memory(with_policies, charts)
+    lines += section_size(machines, charts)
     lines += section_crosslang(machines, charts)
     if results.skipped:
         lines += ["## Skipped files", ""] + [f"- {message}" for message in results.skipped] + [""]
@@ -1239,7 +1632,11 @@ def parse_arguments(argv):
                     "that answer: is allocation the bottleneck of microgpt's training?",
         epilog=(
             "Every *.json under --results is read (recursively) and classified by content.\n"
-            "results/<machine>/... files belong to <machine>; other files to the host in their context.\n"
+            "A file anywhere below results/<machine>/ (also results/<machine>/gbench/ or .../sweep/)\n"
+            "belongs to <machine>; files directly under results/ or under results/{gbench,charts,\n"
+            "callgrind,crosslang,sweep}/ belong to the host in their context.\n"
+            "Training runs of the default shape (n_embd 16, n_head 4, n_layer 1, block_size 16) form one\n"
+            "series per --topo (headline: dfs); other shapes and files under sweep/ form the size axis.\n"
             "Unusable files are skipped with a one-line warning naming them.\n\n"
             "Writes OUT/REPORT.md and OUT/charts/{" + ",".join(CHART_FILES.values()) + "},\n"
             "each through a temporary file and a rename, so a failed run leaves the old files intact.\n\n"

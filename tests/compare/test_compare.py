@@ -1,4 +1,4 @@
-"""Tests for scripts/compare.py and scripts/crosslang.sh (issue 4).
+"""Tests for scripts/compare.py and scripts/crosslang.sh (issue 4; topo series and size axis).
 
 Run: python3 tests/compare/test_compare.py  (the python3 must have matplotlib;
 on Debian that is /usr/bin/python3 with python3-matplotlib). Registered in CTest
@@ -26,6 +26,7 @@ CROSSLANG = REPO / "scripts" / "crosslang.sh"
 FIXTURES = HERE / "fixtures"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHARTS = ["train_time.png", "phases.png", "alloc_vs_train.png", "memory.png", "crosslang.png"]
+SIZE_CHARTS = ["size_ns_per_node.png", "size_rss.png"]
 
 
 def run_compare(*args):
@@ -177,6 +178,202 @@ class FullReportTest(unittest.TestCase):
 
     def test_no_temporary_files_remain(self):
         self.assertEqual(leftovers(self.out), [])
+
+    def test_without_size_runs_no_size_chart_is_drawn(self):
+        for chart in SIZE_CHARTS:
+            self.assertFalse((self.out / "charts" / chart).exists(), chart)
+        self.assertIn("No size-axis results", self.report.split("## Size axis", 1)[1])
+
+
+def fixture_runs(name: str) -> dict:
+    """policy -> (median repetition, train_seconds summary) of a machine_c fixture file."""
+    data = json.loads((FIXTURES / "machine_c" / name).read_text())
+    return {run["allocator"]: (median_repetition(run), run["train_seconds"]) for run in data["runs"]}
+
+
+def ms_per_step(entry) -> float:
+    repetition, summary = entry
+    return 1000 * summary["median"] / repetition["steps"]
+
+
+def fixture_share(runs: dict, policy: str) -> float:
+    """alloc_share as REPORT.md documents it, from the fixture's median repetitions."""
+    rep, arena = runs[policy][0], runs["arena"][0]
+    per_step = lambda r, phase: r["phases_seconds"][phase] / r["steps"]
+    extra = sum(per_step(rep, phase) - per_step(arena, phase) for phase in ("forward", "release"))
+    return max(0.0, extra / (sum(rep["phases_seconds"].values()) / rep["steps"]))
+
+
+class SeriesAndSizeTest(unittest.TestCase):
+    """machine_c: dfs, creation and hashset series, a sweep/ folder and a gbench/ folder
+    whose host_name differs from the folder name; beside machine_a so that nothing is
+    attached to the only machine with training runs by accident."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.temp = tempfile.TemporaryDirectory()
+        root = Path(cls.temp.name)
+        cls.results = make_results_dir(root, machines=("machine_a", "machine_c"), with_bad_files=False)
+        cls.out = root / "out"
+        cls.process = run_compare("--results", cls.results, "--out", cls.out)
+        report_path = cls.out / "REPORT.md"
+        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+        cls.dfs = fixture_runs("bench_train_dfs.json")
+        cls.creation = fixture_runs("bench_train_creation.json")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.temp.cleanup()
+
+    def test_exits_zero(self):
+        self.assertEqual(self.process.returncode, 0, self.process.stderr)
+
+    def test_topo_series_do_not_collide(self):
+        self.assertNotIn("appears in", self.process.stderr)
+        self.assertNotIn("differs between", self.process.stderr)
+
+    def test_headline_series_is_dfs(self):
+        self.assertIn("Headline series: the default shape", self.report)
+        row = report_row(self.report, "### machine_c — topo dfs", "`new`")
+        self.assertEqual(row[5], f"{ms_per_step(self.dfs['new']):.3f}")
+        self.assertEqual(row[4], "20", "a sweep file must not replace the headline run")
+
+    def test_backward_order_table_compares_topos(self):
+        section = self.report.split("## Backward order", 1)[1].split("\n## ", 1)[0]
+        self.assertIn("| policy | dfs | creation | hashset | speed-up creation vs dfs |", section)
+        self.assertNotIn("### machine_a", section, "machine_a ran one order only")
+        for policy in ("new", "arena", "pool"):
+            with self.subTest(policy=policy):
+                row = report_row(section, "### machine_c", f"`{policy}`")
+                dfs, creation = ms_per_step(self.dfs[policy]), ms_per_step(self.creation[policy])
+                self.assertIn(f"({dfs:.3f} ms/step)", row[1])
+                self.assertIn(f"({creation:.3f} ms/step)", row[2])
+                self.assertEqual(row[4], f"{dfs / creation:.2f}×")
+        self.assertEqual(report_row(section, "### machine_c", "`new`")[3], "–")
+
+    def test_alloc_share_is_reported_per_topo(self):
+        section = self.report.split("## Share of step time", 1)[1]
+        for topo, runs in (("dfs", self.dfs), ("creation", self.creation)):
+            for policy in ("new", "pool"):
+                with self.subTest(topo=topo, policy=policy):
+                    row = report_row(section, f"### machine_c — topo {topo}", f"`{policy}`")
+                    self.assertEqual(row[-1], f"{100 * fixture_share(runs, policy):.1f}%")
+        self.assertIn("### machine_c — topo hashset", section)
+
+    def test_answer_uses_dfs_and_creation_shares(self):
+        answer = self.report.split("\n## Answer\n", 1)[1]
+        paragraph = answer.split("**machine_c.**", 1)[1].split("\n\n", 1)[0]
+        dfs_share = f"{100 * fixture_share(self.dfs, 'new'):.1f}%"
+        creation_share = f"{100 * fixture_share(self.creation, 'new'):.1f}%"
+        self.assertIn(f"faithful DFS order (`--topo dfs`), allocating and releasing take about {dfs_share}",
+                      paragraph)
+        self.assertIn(f"creation order (`--topo creation`) the same share is {creation_share}", paragraph)
+        speed_up = ms_per_step(self.dfs["new"]) / ms_per_step(self.creation["new"])
+        self.assertIn(f"`new` trains {speed_up:.2f}× as fast as with dfs", paragraph)
+
+    def test_size_charts_are_pngs_linked_from_the_report(self):
+        for chart in SIZE_CHARTS:
+            with self.subTest(chart=chart):
+                path = self.out / "charts" / chart
+                self.assertTrue(path.is_file(), f"{chart} missing")
+                self.assertEqual(path.read_bytes()[:8], PNG_MAGIC)
+                self.assertIn(f"](charts/{chart})", self.report.split("## Size axis", 1)[1])
+
+    def sweep_run(self, name: str, policy: str):
+        data = json.loads((FIXTURES / "machine_c" / "sweep" / name).read_text())
+        run = next(r for r in data["runs"] if r["allocator"] == policy)
+        rep = median_repetition(run)
+        ns = 1e9 * run["train_seconds"]["median"] / rep["steps"] / rep["nodes_per_step"]
+        return ns, rep["peak_rss_kib"] / 1024, rep["nodes_per_step"]
+
+    def test_size_table_has_ns_per_node_and_rss_per_shape(self):
+        section = self.report.split("## Size axis", 1)[1]
+        self.assertIn("| shape | steps | nodes/step | `new` | `arena` | `pool` |", section)
+        for name, label in (("embd16_layer1.json", "embd 16 · head 4 · layer 1 · block 16"),
+                            ("embd128_layer4.json", "embd 128 · head 4 · layer 4 · block 16")):
+            row = report_row(section, "### machine_c", label)
+            for column, policy in ((3, "new"), (4, "arena"), (5, "pool")):
+                with self.subTest(shape=label, policy=policy):
+                    ns, rss, nodes = self.sweep_run(name, policy)
+                    self.assertEqual(row[column], f"{ns:.1f} ns · {rss:.1f} MiB")
+                    self.assertEqual(row[2], f"{nodes:,}")
+        shapes = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| embd")]
+        self.assertEqual(shapes, [f"embd {embd} · head 4 · layer {layer} · block 16"
+                                  for embd, layer in ((16, 1), (32, 2), (128, 4))], "smallest graph first")
+
+    def test_size_sentence_compares_smallest_and_largest_shape(self):
+        small = self.sweep_run("embd16_layer1.json", "new")[0] / self.sweep_run("embd16_layer1.json", "arena")[0]
+        large = self.sweep_run("embd128_layer4.json", "new")[0] / self.sweep_run("embd128_layer4.json", "arena")[0]
+        self.assertGreater(large, small * 1.1)
+        self.assertRegex(self.report, rf"`new` takes {small:.2f}× `arena`'s time per node at the smallest shape "
+                                      rf"\(embd 16 [^)]*\) and {large:.2f}× at the largest \(embd 128 [^)]*\), "
+                                      "so these two diverge as the graph grows")
+
+    def test_files_below_a_machine_folder_belong_to_it(self):
+        compare = load_compare_module()
+        with contextlib.redirect_stderr(io.StringIO()):
+            results = compare.load_results(self.results)
+        self.assertEqual(sorted(results.machines), ["machine_a", "machine_c"])
+        machine = results.machines["machine_c"]
+        self.assertEqual({(p.source, p.policy) for p in machine.rate_points},
+                         {("bench_alloc", "new"), ("bench_alloc", "arena"), ("bench_alloc", "pool")})
+        self.assertEqual(sorted(machine.series), ["creation", "dfs", "hashset"])
+        self.assertEqual(len(machine.size_runs), 3)
+        self.assertEqual(machine.headline_topo, "dfs")
+        self.assertEqual(results.machines["machine_a"].size_runs, {})
+
+
+class MachineAssignmentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.compare = load_compare_module()
+
+    def test_first_folder_names_the_machine_unless_it_groups_by_kind(self):
+        results = Path("/r")
+        cases = {
+            "m1/bench_train.json": "m1",
+            "m1/gbench/bench_alloc.json": "m1",
+            "m1/sweep/embd16_layer1.json": "m1",
+            "m1/a/b/c.json": "m1",
+            "bench_train.json": None,
+            "gbench/bench_alloc.json": None,
+            "sweep/embd16_layer1.json": None,
+            "callgrind/callgrind_new.txt": None,
+            "crosslang/x.json": None,
+        }
+        for relative, machine in cases.items():
+            with self.subTest(path=relative):
+                self.assertEqual(self.compare.directory_machine(results / relative, results), machine)
+
+    def test_other_shapes_and_sweep_folders_form_the_size_axis(self):
+        results = Path("/r")
+        default = {"n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 16, "topo": "creation"}
+        size_axis = self.compare.is_size_axis_file
+        self.assertFalse(size_axis(results / "m1" / "bench_train.json", results, default))
+        self.assertFalse(size_axis(results / "m1" / "bench_train.json", results, {}))  # defaults assumed
+        self.assertTrue(size_axis(results / "m1" / "bench_train.json", results, dict(default, n_layer=2)))
+        self.assertTrue(size_axis(results / "m1" / "sweep" / "embd16_layer1.json", results, default))
+        self.assertTrue(size_axis(results / "sweep" / "embd16_layer1.json", results, default))
+
+    def test_top_level_sweep_folder_is_a_size_axis_not_a_machine(self):
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_b",), with_bad_files=False)
+            shutil.copytree(FIXTURES / "machine_c" / "sweep", results / "sweep")
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                loaded = self.compare.load_results(results)
+        self.assertEqual(list(loaded.machines), ["machine_b"], stderr.getvalue())
+        self.assertEqual(len(loaded.machines["machine_b"].size_runs), 3)
+        self.assertEqual(sorted(loaded.machines["machine_b"].policies), ["arena", "new", "pool"])
+
+    def test_same_policy_twice_in_one_series_still_warns(self):
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
+            shutil.copy(results / "machine_c" / "bench_train_dfs.json", results / "machine_c" / "again.json")
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                self.compare.load_results(results)
+        self.assertIn("'new' (topo dfs) on machine_c appears in", stderr.getvalue())
 
 
 class FailureTest(unittest.TestCase):

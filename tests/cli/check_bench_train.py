@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Runs the real bench_train and checks what a user sees: the microgpt output
+and summary of a single run, the --allocator=all table, and the --json file.
+
+Usage: check_bench_train.py BENCH_TRAIN DATASET
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+POLICIES = ["new", "shared_ptr", "arena", "pool", "mimalloc", "mimalloc-heap", "jemalloc"]
+PHASES = ["forward", "backward", "adam", "release"]
+
+
+def run(*args: str) -> str:
+    result = subprocess.run([BENCH_TRAIN, *args], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        sys.exit(f"FAIL: bench_train {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result.stdout
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        sys.exit(f"FAIL: {message}")
+
+
+def check_single_run() -> None:
+    out = run("--allocator=pool", "--steps", "3", "--samples", "2", "--data", DATA)
+    lines = out.splitlines()
+    check(lines[0].startswith("num docs: ") and lines[2].startswith("num params: "), "microgpt header")
+    check([l[:13] for l in lines[3:6]] == ["step    1 /  ", "step    2 /  ", "step    3 /  "], "step lines")
+    check(lines[7] == "--- inference (new, hallucinated names) ---", "inference header")
+    check(lines[8].startswith("sample  1: ") and lines[9].startswith("sample  2: "), "samples")
+    summary = out[out.index("--- summary ---"):]
+    for label in ["allocator     pool", "wall time", "per step", "ns/node", "allocations", "peak RSS"]:
+        check(label in summary, f"summary line '{label}'")
+    check(all(f"{phase} " in summary for phase in PHASES), "summary phases")
+
+
+def check_all_table_and_json(directory: Path) -> None:
+    json_path = directory / "all.json"
+    out = run("--allocator=all", "--repeat", "2", "--steps", "3", "--samples", "1", "--quiet",
+              "--data", DATA, "--json", str(json_path))
+    rows = {}
+    for line in out.splitlines():
+        words = line.split()
+        if words and words[0] in POLICIES:
+            rows[words[0]] = words
+    check(sorted(rows) == sorted(POLICIES), f"one table row per policy, got {sorted(rows)}")
+    check(rows["new"][-1] == "1.00x", "new is the 1.00x baseline")
+    check("output: identical in every run" in out, "outputs compared across runs")
+    report = json.loads(json_path.read_text())
+    check(report["tool"] == "bench_train" and report["schema"] == 1, "JSON header")
+    for key in ["date", "cpu", "cores", "compiler", "flags", "glibc", "mimalloc", "jemalloc", "git_commit"]:
+        check(bool(report["context"].get(key)), f"context.{key}")
+    check(report["config"]["steps"] == 3 and report["config"]["topo"] == "dfs", "config")
+    check([r["allocator"] for r in report["runs"]] == POLICIES, "runs in policy order")
+    hashes = set()
+    for r in report["runs"]:
+        stats = r["train_seconds"]
+        check(stats["repetitions"] == 2 and len(r["repetitions"]) == 2, f"{r['allocator']}: 2 repetitions")
+        check(stats["min"] <= stats["median"] <= stats["max"], f"{r['allocator']}: min <= median <= max")
+        for rep in r["repetitions"]:
+            check(rep["nodes_per_step"] > 1000 and rep["peak_rss_kib"] > 0, f"{r['allocator']}: counts")
+            check(set(rep["phases_seconds"]) == set(PHASES), f"{r['allocator']}: phases")
+            hashes.add(rep["output_fnv1a64"])
+    check(len(hashes) == 1, "every run printed the same output")
+    per_node = {r["allocator"]: r["repetitions"][0]["allocations_per_step"] for r in report["runs"]}
+    nodes = report["runs"][0]["repetitions"][0]["nodes_per_step"]
+    check(per_node["new"] == nodes and per_node["arena"] * 1000 < nodes,
+          "allocations per step: one per node for new, one per 1 MiB chunk for arena")
+
+
+if __name__ == "__main__":
+    BENCH_TRAIN, DATA = sys.argv[1], sys.argv[2]
+    check_single_run()
+    with tempfile.TemporaryDirectory() as directory:
+        check_all_table_and_json(Path(directory))
+    print("bench_train console and JSON output: OK")
