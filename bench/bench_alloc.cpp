@@ -281,10 +281,5 @@ int main(int argc, char** argv) {
                               "time includes allocation and release; release_ms is the release");
 
   register_benchmarks();
-  static bench::PolicyMemoryManager memory_manager;
-  benchmark::RegisterMemoryManager(&memory_manager);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::RegisterMemoryManager(nullptr);
-  benchmark::Shutdown();
-  return 0;
+  return bench::run_benchmarks_with_memory_manager();
 }

@@ -99,10 +99,5 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
   });
 
-  static bench::PolicyMemoryManager memory_manager;
-  benchmark::RegisterMemoryManager(&memory_manager);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::RegisterMemoryManager(nullptr);
-  benchmark::Shutdown();
-  return 0;
+  return bench::run_benchmarks_with_memory_manager();
 }

@@ -88,4 +88,15 @@ class AllocMeter {
   AllocStats iteration_start_;
 };
 
+// Runs the registered benchmarks with PolicyMemoryManager attached, then shuts
+// the library down; the end of both benchmark programs' main().
+inline int run_benchmarks_with_memory_manager() {
+  static PolicyMemoryManager memory_manager;
+  benchmark::RegisterMemoryManager(&memory_manager);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::RegisterMemoryManager(nullptr);
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace mga::bench

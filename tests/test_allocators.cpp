@@ -12,26 +12,14 @@
 
 #include "allocators/registry.hpp"
 #include "core/graph.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MGA_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MGA_UNDER_ASAN 1
-#endif
-#endif
+#include "tests/sanitizer.hpp"
 
 namespace mga {
 namespace {
 
 // AddressSanitizer supplies malloc itself and moves mimalloc's memory out of
 // the range mi_is_in_heap_region knows, so those two checks mean nothing there.
-constexpr bool kUnderAsan =
-#ifdef MGA_UNDER_ASAN
-    true;
-#else
-    false;
-#endif
+using test::kUnderAsan;
 
 std::string library_of(void* address) {
   Dl_info info{};

@@ -11,17 +11,10 @@
 
 #include "allocators/registry.hpp"
 #include "tests/reliability/subprocess.hpp"
+#include "tests/sanitizer.hpp"
 
 #ifndef MGA_BENCH_TRAIN
 #error "MGA_BENCH_TRAIN must be the path of the bench_train binary"
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#define MGA_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MGA_UNDER_ASAN 1
-#endif
 #endif
 
 namespace {
