@@ -76,7 +76,7 @@ HEADLINE_TOPO = "dfs"
 TOPO_ORDER = ["dfs", "creation", "hashset"]
 TOPO_PHRASES = {
     "dfs": "microgpt.py's faithful DFS order (`--topo dfs`)",
-    "creation": "the fast bit-exact creation order (`--topo creation`)",
+    "creation": "the fast reverse-creation order (`--topo creation`)",
     "hashset": "the hash-set DFS (`--topo hashset`)",
 }
 # The size-axis sentence calls a ratio unchanged when it moves by less than this factor.
