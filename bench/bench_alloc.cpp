@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "allocators/registry.hpp"
+#include "bench/bench_dataset.hpp"
 #include "bench/memory_manager.hpp"
 #include "core/graph.hpp"
 #include "core/train.hpp"
@@ -140,17 +141,6 @@ class RecordingPolicy {
   AllocStats stats_;
 };
 
-Dataset load_bench_dataset(std::string& source) {
-  const char* env = std::getenv("MGA_DATA");
-  source = env && *env ? env : "/work/shared/data/names.txt";
-  try {
-    return load_dataset(source);
-  } catch (const DatasetError&) {
-    source = "built-in names (dataset not found at " + source + ")";
-    return parse_dataset("emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\n");
-  }
-}
-
 // Runs microgpt's first training step (seed 42, the default model) through the
 // real training code with RecordingPolicy; its graph is what step_graph replays.
 const StepPattern& record_step_pattern(const Dataset& data) {
@@ -265,11 +255,11 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  std::string data_source;
-  const Dataset data = load_bench_dataset(data_source);
+  const bench::BenchDataset names = bench::load_bench_dataset();
+  const Dataset& data = names.data;
   const StepPattern& pattern = record_step_pattern(data);
   g_step_pattern = &pattern;
-  benchmark::AddCustomContext("mga_data", data_source);
+  benchmark::AddCustomContext("mga_data", names.source);
   benchmark::AddCustomContext("mga_node_bytes", std::to_string(sizeof(Node)));
   benchmark::AddCustomContext("mga_step_graph",
                               std::to_string(pattern.nodes.size()) + " nodes (" +

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "allocators/registry.hpp"
+#include "bench/bench_dataset.hpp"
 #include "bench/memory_manager.hpp"
 #include "core/dataset.hpp"
 #include "core/rng.hpp"
@@ -33,37 +34,17 @@ constexpr std::uint64_t kSeed = 42;
 constexpr int kScheduleSteps = 1000;      // microgpt.py's num_steps, for the learning-rate decay
 constexpr int kStepsPerRepetition = 256;  // about 0.6 s (arena) to 1.5 s (shared_ptr) on this VM
 
-struct Documents {
-  Dataset data;
-  std::vector<std::uint32_t> order;  // shuffled document indices
-  std::string source;
-};
-
-Documents g_documents;  // loaded in main before any benchmark runs
-
-Documents load_documents() {
-  Documents docs;
-  const char* env = std::getenv("MGA_DATA");
-  docs.source = env && *env ? env : "/work/shared/data/names.txt";
-  try {
-    docs.data = load_dataset(docs.source);
-  } catch (const DatasetError&) {
-    docs.source = "built-in names (dataset not found at " + docs.source + ")";
-    docs.data = parse_dataset("emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\n");
-  }
-  docs.order.resize(docs.data.docs.size());
-  std::iota(docs.order.begin(), docs.order.end(), 0U);
-  return docs;
-}
+bench::BenchDataset g_names;  // loaded in main before any benchmark runs
 
 template <class Policy>
 void train_steps(benchmark::State& state) {
-  const Dataset& data = g_documents.data;
+  const Dataset& data = g_names.data;
   // As microgpt.py: one generator shuffles the documents, then draws the weights.
   RunConfig config;
   config.steps = kScheduleSteps;
   auto rng = make_rng(config.rng, kSeed);
-  std::vector<std::uint32_t> order = g_documents.order;
+  std::vector<std::uint32_t> order(data.docs.size());
+  std::iota(order.begin(), order.end(), 0U);
   rng->shuffle(order);
   Trainer<Policy> trainer(data, config, *rng);
   bench::AllocMeter meter(trainer.policy());
@@ -88,9 +69,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  g_documents = load_documents();
-  benchmark::AddCustomContext("mga_data", g_documents.source);
-  benchmark::AddCustomContext("mga_num_docs", std::to_string(g_documents.data.docs.size()));
+  g_names = bench::load_bench_dataset();
+  benchmark::AddCustomContext("mga_data", g_names.source);
+  benchmark::AddCustomContext("mga_num_docs", std::to_string(g_names.data.docs.size()));
   benchmark::AddCustomContext("mga_step",
                               "forward + backward + Adam + release, one document per iteration");
   for_each_policy([]<class P>(std::type_identity<P>) {
