@@ -99,7 +99,7 @@ class Graph {
       return;
     }
     build_topo(std::to_address(root));
-    std::for_each(topo_order_.rbegin(), topo_order_.rend(), propagate);
+    for (std::size_t i = topo_size_; i-- > 0;) propagate(topo_order_[i]);
   }
 
   // The end of a step (or sample): the policy frees every node made since the
@@ -110,7 +110,7 @@ class Graph {
   }
 
   std::uint64_t nodes_created() const { return nodes_created_; }
-  std::size_t last_topo_size() const { return topo_order_.size(); }
+  std::size_t last_topo_size() const { return topo_size_; }
 
  private:
   static constexpr bool kPolicyKnowsCreationOrder = requires(Policy & p, void (*fn)(Node*)) {
@@ -124,6 +124,7 @@ class Graph {
     for (std::uint32_t i = 0; i < n_children; ++i) {
       node->children[i] = kids[i];
       node->local_grads[i] = grads[i];
+      if (std::to_address(kids[i])->n_children == 0) node->leaf_children |= std::uint16_t(1u << i);
     }
     ++nodes_created_;
     if constexpr (!kPolicyKnowsCreationOrder) {
@@ -134,13 +135,12 @@ class Graph {
 
   // Python: visited.add(v); for child in v._children: build_topo(child); topo.append(v)
   void build_topo(Node* root) {
-    topo_order_.clear();
     ++epoch_;
     if (topo_ == TopoOrder::hashset) {
       visited_.clear();
-      depth_first(root, [&](Node* v) { return visited_.insert(v).second; });
+      depth_first<true>(root, [&](Node* v) { return visited_.insert(v).second; });
     } else {
-      depth_first(root, [&](Node* v) {
+      depth_first<false>(root, [&](Node* v) {
         if (v->visit_epoch == epoch_) return false;
         v->visit_epoch = epoch_;
         return true;
@@ -148,43 +148,71 @@ class Graph {
     }
   }
 
-  // Post-order DFS with an explicit stack; first_visit(v) marks v and says
-  // whether it was unseen. A leaf is finished the moment it is seen, so it
-  // goes straight to the order without a trip through the stack.
-  template <class FirstVisit>
+  // Post-order DFS with an explicit stack, so a 2M-node chain cannot overflow
+  // the call stack. first_visit(v) marks v and says whether it was unseen.
+  // Unless VisitLeaves, a leaf is skipped without being read (its parent's
+  // leaf_children bit tells): the chain rule never propagates from a leaf, so
+  // leaving leaves out of the order changes no bit of any gradient.
+  // The stack and the order are arrays grown by hand: this is the hottest loop
+  // of the program, and an out-of-line push_back here once doubled its time.
+  template <bool VisitLeaves, class FirstVisit>
   void depth_first(Node* root, FirstVisit&& first_visit) {
+    // Local copies of the arrays' pointers: the compiler cannot prove that the
+    // stores below leave the vectors' own pointers alone.
+    Frame* stack = stack_.data();
+    Node** order = topo_order_.data();
+    std::size_t depth = 0;
+    std::size_t count = 0;
+    auto push = [&](Node* v) {
+      if (depth == stack_.size()) stack = (stack_.resize(2 * depth + 64), stack_.data());
+      stack[depth++] = {v, 0};
+    };
+    auto emit = [&](Node* v) {
+      if (count == topo_order_.size())
+        order = (topo_order_.resize(2 * count + 64), topo_order_.data());
+      order[count++] = v;
+    };
     first_visit(root);
-    stack_.assign(1, {root, 0});
-    while (!stack_.empty()) {
-      auto& [v, next_child] = stack_.back();
+    push(root);
+    while (depth > 0) {
+      auto& [v, next_child] = stack[depth - 1];
       Node* descend = nullptr;
-      while (descend == nullptr && next_child < v->n_children) {
-        Node* child = std::to_address(v->children[next_child++]);
+      while (next_child < v->n_children) {
+        const std::uint32_t j = next_child++;
+        if (!VisitLeaves && (v->leaf_children >> j & 1)) continue;
+        Node* child = std::to_address(v->children[j]);
         if (!first_visit(child)) continue;
-        if (child->n_children == 0) {
-          topo_order_.push_back(child);
-        } else {
-          descend = child;
+        if (VisitLeaves && child->n_children == 0) {
+          emit(child);  // a leaf is finished the moment it is seen
+          continue;
         }
+        descend = child;
+        break;
       }
       if (descend != nullptr) {
-        stack_.push_back({descend, 0});
+        push(descend);
       } else {
-        topo_order_.push_back(v);
-        stack_.pop_back();
+        emit(v);
+        --depth;
       }
     }
+    topo_size_ = count;
   }
 
   Policy& policy_;
   TopoOrder topo_;
   std::uint64_t nodes_created_ = 0;
   std::uint32_t epoch_ = 0;
-  std::vector<Node*> topo_order_;
+  std::vector<Node*> topo_order_;  // the first topo_size_ entries are the last sort's order
+  std::size_t topo_size_ = 0;
   // Only for TopoOrder::creation. Handles, not raw pointers: with shared_ptr a
   // node nobody else holds (an unused probability) must live until backward.
   std::vector<Ref> created_;
-  std::vector<std::pair<Node*, std::uint32_t>> stack_;
+  struct Frame {
+    Node* node;
+    std::uint32_t next_child;
+  };
+  std::vector<Frame> stack_;
   std::unordered_set<Node*> visited_;
 };
 

@@ -18,8 +18,9 @@ struct BasicNode {
   double grad = 0.0;
   Ref children[2]{};
   double local_grads[2]{};
-  std::uint32_t n_children = 0;
-  std::uint32_t visit_epoch = 0;  // == Graph's epoch when visited by the current topo sort
+  std::uint16_t n_children = 0;
+  std::uint16_t leaf_children = 0;  // bit j: children[j] is a leaf, so the DFS need not visit it
+  std::uint32_t visit_epoch = 0;    // == Graph's epoch when visited by the current topo sort
 };
 
 template <class T>
