@@ -1,0 +1,194 @@
+// The tape engine (core/tape.hpp, core/tape_model.hpp) against the faithful
+// one: the same initial parameters, the same loss bits for the same
+// parameters, the same gradients up to summation order, the same losses over
+// training and the same printed output.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "allocators/arena.hpp"
+#include "core/tape_model.hpp"
+#include "core/train.hpp"
+
+namespace mga {
+namespace {
+
+const std::string kShared = MGA_SHARED_DIR;
+const std::string kNames = kShared + "/data/names.txt";
+
+const Dataset& names_dataset() {
+  static const Dataset data = load_dataset(kNames);
+  return data;
+}
+
+#define SKIP_WITHOUT_NAMES()            \
+  if (!std::filesystem::exists(kNames)) \
+  GTEST_SKIP() << "no " << kNames << " (the shared/ directory beside the checkout is absent)"
+
+ModelConfig two_layers() {
+  return {.n_embd = 8, .n_head = 2, .n_layer = 2, .block_size = 8};
+}
+
+// Trainer::train_step's forward and backward on the faithful engine: the loss
+// and d loss / d params for a model freshly drawn from seed 42.
+std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
+                                                      const ModelConfig& config,
+                                                      const std::vector<std::uint32_t>& doc) {
+  auto rng = make_rng(RngKind::python, 42);
+  ArenaPolicy policy;
+  Graph<ArenaPolicy> g(policy, TopoOrder::dfs);
+  Gpt<ArenaPolicy> model(config, data.vocab_size(), *rng);
+  std::vector<int> tokens{data.bos()};
+  for (std::size_t i = 0; i < doc.size() && i < std::size_t(config.block_size); ++i)
+    tokens.push_back(int(doc[i]));
+  if (doc.size() < std::size_t(config.block_size)) tokens.push_back(data.bos());
+  const int n = std::min(config.block_size, int(tokens.size()) - 1);
+  Gpt<ArenaPolicy>::KvCache kv(config.n_layer);
+  std::vector<ArenaPolicy::Ref> losses;
+  for (int pos = 0; pos < n; ++pos) {
+    auto probs = Gpt<ArenaPolicy>::softmax(g, model.forward(g, tokens[pos], pos, kv));
+    losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
+  }
+  ArenaPolicy::Ref loss = g.mul(g.sum(losses), 1.0 / n);
+  g.backward(loss);
+  std::vector<double> grads;
+  for (const auto& p : model.params()) grads.push_back(p.grad);
+  const double value = loss->data;
+  g.release();
+  return {value, grads};
+}
+
+// For a short document and one filling the whole block, in two shapes: the
+// parameters are drawn identically, the loss has the same bits (forward sums
+// in microgpt.py's order) and the gradients agree to the last bits.
+TEST(Tape, GradientsMatchFaithfulEngine) {
+  SKIP_WITHOUT_NAMES();
+  const Dataset& data = names_dataset();
+  const auto longest = *std::max_element(data.docs.begin(), data.docs.end(),
+                                         [](auto& a, auto& b) { return a.size() < b.size(); });
+  for (const ModelConfig& model : {ModelConfig{}, two_layers()}) {
+    // BOS + the longest name fills every position of the block (and is cut at block_size 8).
+    ASSERT_GE(longest.size() + 1, std::size_t(model.block_size));
+    for (const auto& doc : {data.docs[0], longest}) {
+      const auto [faithful_loss, faithful] = faithful_grads(data, model, doc);
+      RunConfig config;
+      config.model = model;
+      auto rng = make_rng(RngKind::python, 42);
+      TapeTrainer tape(data, config, *rng);
+      ASSERT_EQ(tape.num_params(), faithful.size());
+      PhaseSeconds phases;
+      EXPECT_EQ(tape.loss_and_grads(doc, phases), faithful_loss);
+      double max_difference = 0, max_grad = 0;
+      for (std::size_t i = 0; i < faithful.size(); ++i) {
+        max_difference = std::max(max_difference, std::abs(tape.grads()[i] - faithful[i]));
+        max_grad = std::max(max_grad, std::abs(faithful[i]));
+      }
+      std::printf(
+          "n_embd %d n_layer %d, doc of %zu tokens: max |grad| %.3g, "
+          "max |grad(tape) - grad(faithful)| = %.3g\n",
+          model.n_embd, model.n_layer, doc.size(), max_grad, max_difference);
+      EXPECT_GT(max_grad, 1e-3) << "a gradient check on all-zero gradients proves nothing";
+      EXPECT_LE(max_difference, 1e-12);
+    }
+  }
+}
+
+TEST(Tape, InitialisationIsGptsOrder) {
+  SKIP_WITHOUT_NAMES();
+  const Dataset& data = names_dataset();
+  const ModelConfig model = two_layers();
+  auto rng_faithful = make_rng(RngKind::python, 7), rng_tape = make_rng(RngKind::python, 7);
+  Gpt<ArenaPolicy> faithful(model, data.vocab_size(), *rng_faithful);
+  RunConfig config;
+  config.model = model;
+  TapeTrainer tape(data, config, *rng_tape);
+  ASSERT_EQ(tape.num_params(), faithful.params().size());
+  for (std::size_t i = 0; i < tape.num_params(); ++i)
+    ASSERT_EQ(tape.params()[i], faithful.params()[i].data) << "parameter " << i;
+}
+
+void expect_losses_match(const RunConfig& config) {
+  const auto quiet = [](const std::string&) {};
+  const RunResult faithful = run_microgpt<ArenaPolicy>(names_dataset(), config, quiet);
+  const RunResult tape = run_tape_microgpt(names_dataset(), config, quiet);
+  ASSERT_EQ(tape.losses.size(), faithful.losses.size());
+  double max_difference = 0;
+  for (std::size_t i = 0; i < tape.losses.size(); ++i)
+    max_difference = std::max(max_difference, std::abs(tape.losses[i] - faithful.losses[i]));
+  std::printf("n_embd %d n_layer %d, %d steps: max |loss(tape) - loss(faithful)| = %.3g\n",
+              config.model.n_embd, config.model.n_layer, config.steps, max_difference);
+  EXPECT_LE(max_difference, 1e-9);
+  EXPECT_EQ(tape.num_params, faithful.num_params);
+  EXPECT_EQ(tape.num_docs, faithful.num_docs);
+  EXPECT_GT(tape.train_nodes, 0U);
+}
+
+TEST(Tape, First50LossesMatchFaithfulEngine) {
+  SKIP_WITHOUT_NAMES();
+  RunConfig config;
+  config.steps = 50;
+  config.samples = 0;
+  expect_losses_match(config);
+  config.model = two_layers();
+  config.seed = 5;
+  expect_losses_match(config);
+}
+
+std::vector<std::string> output_of(bool tape, const RunConfig& config) {
+  std::vector<std::string> lines;
+  const auto sink = [&](const std::string& line) { lines.push_back(line); };
+  if (tape) {
+    run_tape_microgpt(names_dataset(), config, sink);
+  } else {
+    run_microgpt<ArenaPolicy>(names_dataset(), config, sink);
+  }
+  return lines;
+}
+
+// Header and loss lines must be identical; a sample could in principle flip
+// on a last-bit difference, so the count of differing samples is printed,
+// and it is a failure too: none differ today.
+TEST(Tape, PrintsWhatRunMicrogptPrints) {
+  SKIP_WITHOUT_NAMES();
+  RunConfig config;
+  config.steps = 200;
+  config.samples = 5;
+  const auto faithful = output_of(false, config);
+  const auto tape = output_of(true, config);
+  ASSERT_EQ(tape.size(), faithful.size());
+  int differing_samples = 0;
+  for (std::size_t i = 0; i < tape.size(); ++i) {
+    if (faithful[i].starts_with("sample ")) {
+      differing_samples += tape[i] != faithful[i];
+      if (tape[i] != faithful[i])
+        std::printf("differs: tape '%s', faithful '%s'\n", tape[i].c_str(), faithful[i].c_str());
+    } else {
+      EXPECT_EQ(tape[i], faithful[i]) << "line " << i + 1;
+    }
+  }
+  std::printf("%zu lines, %d of %d sample lines differ\n", tape.size(), differing_samples,
+              config.samples);
+  EXPECT_EQ(differing_samples, 0);
+}
+
+// The tape is fast enough to train the whole reference run: its output is
+// microgpt.py's, byte for byte (tested, not promised: a sample may flip one day).
+TEST(Tape, MatchesMicrogptPyReferenceRun) {
+  const std::string reference = kShared + "/reference/microgpt_py_seed42_steps1000.txt";
+  if (!std::filesystem::exists(reference) || !std::filesystem::exists(kNames))
+    GTEST_SKIP() << "no " << reference << " (the shared/ directory beside the checkout is absent)";
+  std::vector<std::string> expected;
+  std::ifstream in(reference);
+  for (std::string line; std::getline(in, line);) expected.push_back(line);
+  const auto printed = output_of(true, RunConfig{});
+  ASSERT_EQ(printed.size(), expected.size());
+  for (std::size_t i = 0; i < printed.size(); ++i)
+    EXPECT_EQ(printed[i], expected[i]) << "line " << i + 1;
+}
+
+}  // namespace
+}  // namespace mga
