@@ -3,6 +3,8 @@
 //   bench_train --allocator=arena          microgpt's output, then a summary
 //   bench_train --allocator=all --repeat 3  every policy, each run in a fresh
 //                                           process, then one comparison table
+//   bench_train --engine=tape               the fused-op tape instead of the
+//                                           node graph: the no-allocation ceiling
 #include <spawn.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include "allocators/registry.hpp"
 #include "bench/context.hpp"
 #include "bench/report.hpp"
+#include "core/tape_model.hpp"
 
 extern char** environ;
 
@@ -24,6 +27,7 @@ namespace {
 using namespace mga;
 
 struct Options {
+  std::string engine = "graph";
   std::string allocator = "new";
   RunConfig run;
   std::string rng = "python";
@@ -34,6 +38,9 @@ struct Options {
   bool quiet = false;
   bool worker = false;  // internal: one quiet run that prints a record line
 };
+
+constexpr std::string_view kTapeDescription =
+    "fused-op tape on flat buffers, no node per op, not bit-exact";
 
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
@@ -58,7 +65,8 @@ double max_nodes_per_step(const ModelConfig& c, int vocab) {
 
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
-  return {{"steps", std::to_string(o.run.steps)},
+  return {{"engine", json_string(o.engine)},
+          {"steps", std::to_string(o.run.steps)},
           {"seed", std::to_string(o.run.seed)},
           {"rng", json_string(o.rng)},
           {"topo", json_string(o.topo)},
@@ -82,6 +90,9 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     }
   };
   Measurement result;
+  if (o.engine == "tape") {
+    return make_measurement("tape", run_tape_microgpt(data, o.run, print), hash);
+  }
   with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
     RunResult run = run_microgpt<P>(data, o.run, print);
     result = make_measurement(P::name, run, hash);
@@ -94,7 +105,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                        const std::string& data_path) {
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train",  "--worker",
-                                   "--allocator",  allocator,
+                                   "--engine",     o.engine,
                                    "--steps",      std::to_string(o.run.steps),
                                    "--seed",       std::to_string(o.run.seed),
                                    "--rng",        o.rng,
@@ -105,6 +116,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                                    "--block-size", std::to_string(m.block_size),
                                    "--samples",    std::to_string(o.run.samples),
                                    "--data",       data_path};
+  if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -143,7 +155,8 @@ Measurement run_worker(const Options& o, const std::string& allocator,
   return *record;
 }
 
-std::string description_of(const std::string& allocator) {
+std::string description_of(const Options& o, const std::string& allocator) {
+  if (o.engine == "tape") return std::string(kTapeDescription);
   std::string description;
   with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
   return description;
@@ -177,10 +190,12 @@ int run(const Options& o) {
     return 0;
   }
 
-  const std::vector<std::string> allocators =
-      o.allocator == "all" ? policy_names() : std::vector<std::string>{o.allocator};
+  const std::vector<std::string> allocators = o.engine == "tape" ? std::vector<std::string>{"tape"}
+                                              : o.allocator == "all"
+                                                  ? policy_names()
+                                                  : std::vector<std::string>{o.allocator};
   std::vector<PolicyRuns> all;
-  for (const auto& name : allocators) all.push_back({name, description_of(name), {}});
+  for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
 
   if (allocators.size() == 1 && o.repeat == 1) {
     all[0].repetitions.push_back(run_in_process(o, data, !o.quiet));
@@ -240,18 +255,24 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
-  app.add_option("--allocator", o.allocator,
-                 "policy to measure, or 'all' (each run in a fresh process): " + allocator_list)
-      ->check([](const std::string& name) -> std::string {
-        if (name == "all") return "";
-        for (const auto& valid : policy_names()) {
-          if (valid == name) return "";
-        }
-        std::string message = "unknown allocator '" + name + "'; valid: all";
-        for (const auto& valid : policy_names()) message += ", " + valid;
-        return message;
-      })
+  app.add_option("--engine", o.engine,
+                 "graph: a heap node per scalar op, as microgpt.py (measures --allocator); tape: "
+                 "fused ops on flat buffers, the no-allocation ceiling (not bit-exact)")
+      ->check(CLI::IsMember({"graph", "tape"}))
       ->capture_default_str();
+  auto* allocator_option =
+      app.add_option("--allocator", o.allocator,
+                     "policy to measure, or 'all' (each run in a fresh process): " + allocator_list)
+          ->check([](const std::string& name) -> std::string {
+            if (name == "all") return "";
+            for (const auto& valid : policy_names()) {
+              if (valid == name) return "";
+            }
+            std::string message = "unknown allocator '" + name + "'; valid: all";
+            for (const auto& valid : policy_names()) message += ", " + valid;
+            return message;
+          })
+          ->capture_default_str();
   app.add_option("--steps", o.run.steps, "training steps")
       ->check(CLI::Range(1, 10'000'000))
       ->capture_default_str();
@@ -296,6 +317,9 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    if (o.engine == "tape" && allocator_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--allocator", "the tape engine has no allocation policy");
+    }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
                                                  ") is not divisible by --n-head (" +

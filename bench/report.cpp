@@ -119,7 +119,10 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
   const double total = m.phases.forward + m.phases.backward + m.phases.adam + m.phases.release;
   auto share = [&](double s) { return total > 0 ? 100 * s / total : 0.0; };
   std::fprintf(out, "\n--- summary ---\n");
-  std::fprintf(out, "allocator     %s (%s)\n", runs.allocator.c_str(), runs.description.c_str());
+  // The tape engine has no allocator and no nodes: one entry per fused op.
+  const bool tape = runs.allocator == "tape";
+  std::fprintf(out, "%s %s (%s)\n", tape ? "engine       " : "allocator    ",
+               runs.allocator.c_str(), runs.description.c_str());
   if (runs.repetitions.size() > 1) {
     std::fprintf(out,
                  "wall time     %.3f s median of %zu (min %.3f, max %.3f, cv %.1f%%), %d steps\n",
@@ -127,12 +130,18 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
   } else {
     std::fprintf(out, "wall time     %.3f s for %d training steps\n", m.train_seconds, m.steps);
   }
-  std::fprintf(out, "per step      %.3f ms, %.0f nodes, %.2f ns/node\n", m.ms_per_step(),
-               m.nodes_per_step(), m.ns_per_node());
-  std::fprintf(out, "allocations   %.1f calls/step, %s/step, %.1f frees/step\n",
-               double(m.alloc.allocations) / m.steps,
-               human_bytes(double(m.alloc.bytes) / m.steps).c_str(),
-               double(m.alloc.frees) / m.steps);
+  std::fprintf(out, "per step      %.3f ms, %.0f %s, %.2f ns/%s\n", m.ms_per_step(),
+               m.nodes_per_step(), tape ? "tape ops" : "nodes", m.ns_per_node(),
+               tape ? "op" : "node");
+  if (tape) {
+    std::fprintf(out,
+                 "allocations   not counted (flat buffers, grown only by a longer document)\n");
+  } else {
+    std::fprintf(out, "allocations   %.1f calls/step, %s/step, %.1f frees/step\n",
+                 double(m.alloc.allocations) / m.steps,
+                 human_bytes(double(m.alloc.bytes) / m.steps).c_str(),
+                 double(m.alloc.frees) / m.steps);
+  }
   std::fprintf(out, "peak RSS      %s\n", human_bytes(double(m.peak_rss_kib) * 1024).c_str());
   std::fprintf(
       out,

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs the real bench_train and checks what a user sees: the microgpt output
-and summary of a single run, the --allocator=all table, and the --json file.
+and summary of a single run, the --allocator=all table, the --json file and
+the tape engine.
 
 Usage: check_bench_train.py BENCH_TRAIN DATASET
 """
@@ -37,6 +38,27 @@ def check_single_run() -> None:
     for label in ["allocator     pool", "wall time", "per step", "ns/node", "allocations", "peak RSS"]:
         check(label in summary, f"summary line '{label}'")
     check(all(f"{phase} " in summary for phase in PHASES), "summary phases")
+
+
+def check_tape_engine(directory: Path) -> None:
+    graph = run("--allocator=arena", "--steps", "5", "--samples", "2", "--data", DATA)
+    tape = run("--engine=tape", "--steps", "5", "--samples", "2", "--data", DATA)
+    check(tape[:tape.index("--- summary ---")] == graph[:graph.index("--- summary ---")],
+          "the tape engine prints what the node graph prints")
+    summary = tape[tape.index("--- summary ---"):]
+    for label in ["engine        tape", "tape ops", "ns/op", "allocations   not counted"]:
+        check(label in summary, f"tape summary line '{label}'")
+    json_path = directory / "tape.json"
+    run("--engine=tape", "--repeat", "2", "--steps", "3", "--samples", "0", "--quiet",
+        "--data", DATA, "--json", str(json_path))
+    report = json.loads(json_path.read_text())
+    check(report["config"]["engine"] == "tape", "config.engine")
+    check([r["allocator"] for r in report["runs"]] == ["tape"], "one tape run entry")
+    refused = subprocess.run([BENCH_TRAIN, "--engine=tape", "--allocator=arena"],
+                             capture_output=True, text=True, timeout=60)
+    check(refused.returncode == 2 and refused.stderr.count("\n") == 1
+          and "no allocation policy" in refused.stderr,
+          f"--engine=tape with --allocator is refused in one line: {refused.stderr!r}")
 
 
 def check_all_table_and_json(directory: Path) -> None:
@@ -78,4 +100,5 @@ if __name__ == "__main__":
     check_single_run()
     with tempfile.TemporaryDirectory() as directory:
         check_all_table_and_json(Path(directory))
+        check_tape_engine(Path(directory))
     print("bench_train console and JSON output: OK")
