@@ -23,6 +23,13 @@ The default shape (n_embd 16, n_head 4, n_layer 1, block_size 16) forms one
 series per backward order (config "topo": dfs, creation, hashset); the headline
 series, which the main charts and tables show, is topo dfs when present. Files
 of any other shape, and every file under a sweep/ folder, form the size axis.
+
+Engines: bench_train --engine (config "engine"; a config without it ran "graph",
+a heap node per scalar op, which is what the policies measure). A "tape" run
+(fused ops on flat buffers, allocator name "tape") is no allocation policy: it is
+kept apart from the series and shown only in *Modes*, beside arena in each
+backward order. Files of an unknown engine, and tape runs on the size axis, are
+skipped with a warning.
 Missing, empty or malformed files are skipped with a one-line warning.
 """
 
@@ -78,6 +85,23 @@ TOPO_PHRASES = {
     "dfs": "microgpt.py's faithful DFS order (`--topo dfs`)",
     "creation": "the fast reverse-creation order (`--topo creation`)",
     "hashset": "the hash-set DFS (`--topo hashset`)",
+}
+# bench_train --engine. A config without "engine" ran the node graph, the engine the
+# policies measure; every other engine is kept out of the policy series.
+GRAPH_ENGINE = "graph"
+ENGINE_ORDER = ["graph", "tape"]
+# The policy each backward order is shown with in *Modes*: the one with (almost) no
+# allocator work, so the rows differ by order and engine, not by allocator.
+MODES_POLICY = "arena"
+# What each mode's output has in common with microgpt.py (from the tests and
+# README, not from the result files, which record only a hash of the output).
+TOPO_EXACTNESS = {
+    "dfs": "microgpt.py's order, bit-identical",
+    "creation": "same printed output, last-bit drift",
+    "hashset": "identical doubles to dfs",
+}
+ENGINE_EXACTNESS = {
+    "tape": "fused ops, not bit-exact (gradients differ in the last bits)",
 }
 # The size-axis sentence calls a ratio unchanged when it moves by less than this factor.
 SAME_RATIO = 1.1
@@ -142,7 +166,8 @@ class TrainRun:
     reference_match: str | None = None  # crosslang.sh: "identical", "differs", "no reference"
     topo: str = DEFAULT_TOPO
     shape: tuple[int, ...] = DEFAULT_SHAPE  # values of SHAPE_KEYS
-    nodes_per_step: float | None = None
+    nodes_per_step: float | None = None  # tape ops per step for the tape engine
+    engine: str = GRAPH_ENGINE
 
     @property
     def ms_per_step(self) -> float:
@@ -184,6 +209,7 @@ class Machine:
     size_runs: dict[SizeKey, dict[str, TrainRun]] = field(default_factory=dict)  # (shape, topo) -> policy -> run
     size_sources: list[tuple[str, dict]] = field(default_factory=list)  # (source, context) of size-axis files
     runtimes: dict[str, TrainRun] = field(default_factory=dict)
+    engines: dict[str, TrainRun] = field(default_factory=dict)  # default shape, non-graph engine -> run
     rate_points: list[RatePoint] = field(default_factory=list)
     callgrind: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
@@ -273,6 +299,14 @@ def config_topo(config: dict) -> str:
     return topo if isinstance(topo, str) and topo else DEFAULT_TOPO
 
 
+def config_engine(config: dict) -> str:
+    """The engine a file ran; files from before --engine existed ran the graph."""
+    engine = config.get("engine", GRAPH_ENGINE)
+    if not isinstance(engine, str) or engine not in ENGINE_ORDER:
+        raise BadFile(f"unknown engine {json.dumps(engine)} (known: {', '.join(ENGINE_ORDER)})")
+    return engine
+
+
 def config_shape(config: dict) -> tuple[int, ...]:
     """The SHAPE_KEYS values; a key the config lacks has its default value."""
     return tuple(int(config[key]) if is_number(config.get(key)) else default
@@ -323,6 +357,7 @@ def parse_train_run(run: dict, config: dict, source: str, date: str) -> TrainRun
         topo=config_topo(config),
         shape=config_shape(config),
         nodes_per_step=optional_number(detail, "nodes_per_step"),
+        engine=config_engine(config),
     )
 
 
@@ -492,10 +527,21 @@ def put_run(table: dict[str, TrainRun], run: TrainRun, machine: Machine, label: 
     table[run.name] = run
 
 
+def check_engine_file(config: dict, size_axis: bool) -> str:
+    """The file's engine; raises BadFile for an engine this script cannot place."""
+    engine = config_engine(config)
+    if engine != GRAPH_ENGINE and size_axis:
+        # The size axis compares policies per graph node; a tape op is not a node.
+        raise BadFile(f"engine '{engine}' on the size axis (sweep/ folder or another shape); "
+                      "only default-shape runs of it are compared")
+    return engine
+
+
 def add_train_runs(machine: Machine, data: dict, source: str, is_crosslang_file: bool, size_axis: bool) -> None:
-    parsed = parse_train_file(data, source)
     context = data.get("context") if isinstance(data.get("context"), dict) else {}
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    engine = check_engine_file(config, size_axis)  # before parsing: an unknown engine skips the whole file
+    parsed = parse_train_file(data, source)
     if size_axis:
         machine.size_sources.append((source, context))
     else:
@@ -506,6 +552,13 @@ def add_train_runs(machine: Machine, data: dict, source: str, is_crosslang_file:
     for run in parsed:
         if is_crosslang_file or run.name in CROSSLANG_RUNTIMES:
             table = machine.runtimes
+        elif engine != GRAPH_ENGINE:
+            if run.name != engine:  # bench_train names the one run after the engine
+                warn(f"{source}: skipping run '{run.name}': an engine '{engine}' file holds only a run "
+                     f"named '{engine}'")
+                continue
+            put_run(machine.engines, run, machine, f"engine {engine}")
+            continue
         elif size_axis:
             table = machine.size_runs.setdefault((run.shape, run.topo), {})
         else:
@@ -581,11 +634,11 @@ def attach_orphans(machines: dict[str, Machine]) -> None:
     """Machines without default-shape C++ training runs (e.g. results/gbench/*.json or
     results/sweep/*.json of another host name, a callgrind file directly under results/)
     join the only machine that has them."""
-    with_training = [m for m in machines.values() if m.series]
+    with_training = [m for m in machines.values() if m.series or m.engines]
     if len(with_training) != 1:
         return
     home = with_training[0]
-    for name in [n for n, m in machines.items() if not m.series]:
+    for name in [n for n, m in machines.items() if not (m.series or m.engines)]:
         orphan = machines.pop(name)
         home.contexts.extend(orphan.contexts)
         home.configs.extend(orphan.configs)
@@ -630,6 +683,10 @@ def policy_order(names) -> list[str]:
 def topo_order(names) -> list[str]:
     known = [t for t in TOPO_ORDER if t in names]
     return known + sorted(n for n in names if n not in TOPO_ORDER)
+
+
+def engine_order(names) -> list[str]:
+    return [e for e in ENGINE_ORDER if e in names]
 
 
 def shape_label(shape: tuple[int, ...]) -> str:
@@ -1065,12 +1122,14 @@ def section_context(machines: list[Machine]) -> list[str]:
         lines += [f"### {machine.name}", ""]
         rows = context_rows(machine.contexts)
         for source, config in machine.configs:
-            summary = ", ".join(f"{k} {config[k]}" for k in ("steps", "seed", "rng", "topo", "n_embd", "n_head",
-                                                            "n_layer", "block_size") if k in config)
+            summary = ", ".join(f"{k} {config[k]}" for k in ("engine", "steps", "seed", "rng", "topo", "n_embd",
+                                                            "n_head", "n_layer", "block_size") if k in config)
             rows.append([f"config ({Path(source).name})", summary])
         for topo in topo_order(machine.series):
             repetitions = sorted({r.repetitions for r in machine.series[topo].values()})
             rows.append([f"repetitions per policy (topo {topo})", ", ".join(map(str, repetitions))])
+        for engine in engine_order(machine.engines):
+            rows.append([f"repetitions (engine {engine})", str(machine.engines[engine].repetitions)])
         if machine.size_sources:
             dates = sorted(str(c.get("date")) for _, c in machine.size_sources if c.get("date"))
             span = f", dated {dates[0]} – {dates[-1]}" if dates else ""
@@ -1158,6 +1217,67 @@ def section_backward_order(machines: list[Machine]) -> list[str]:
             rows.append([code(policy)] + cells)
         header = ["policy"] + topos + [f"speed-up {t} vs {DEFAULT_TOPO}" for t in others]
         lines += [f"### {machine.name}", ""] + table(header, rows)
+    return lines
+
+
+def mode_rows(machine: Machine) -> list[tuple[str, str, TrainRun]]:
+    """(mode label, exactness note, run): arena in each backward order, then each other engine."""
+    rows = []
+    for topo in topo_order(machine.series):
+        run = machine.series[topo].get(MODES_POLICY)
+        if run is not None:
+            rows.append((f"{code(MODES_POLICY)} · `--topo {topo}`", TOPO_EXACTNESS.get(topo, "–"), run))
+    for engine in engine_order(machine.engines):
+        rows.append((f"`--engine {engine}`", ENGINE_EXACTNESS.get(engine, "–"), machine.engines[engine]))
+    return rows
+
+
+def work_per_step(run: TrainRun) -> str:
+    # The tape's count is fused ops, not nodes: the two differ by orders of magnitude.
+    unit = "nodes" if run.engine == GRAPH_ENGINE else "tape ops"
+    return "–" if run.nodes_per_step is None else f"{run.nodes_per_step:,.0f} {unit}"
+
+
+def mixed_builds_note(machine: Machine, rows: list[tuple[str, str, TrainRun]]) -> list[str]:
+    """A sentence when the modes' files name different git commits: their ratios then
+    mix code changes with the mode's effect."""
+    commit_of = {source: str(context["git_commit"]) for source, context in machine.contexts
+                 if context.get("git_commit")}
+    modes_of: dict[str, list[str]] = {}
+    for label, _, run in rows:
+        if run.source in commit_of:
+            modes_of.setdefault(commit_of[run.source], []).append(label)
+    if len(modes_of) < 2:
+        return []
+    parts = "; ".join(f"{commit}: {', '.join(labels)}" for commit, labels in modes_of.items())
+    return [f"The rows come from different builds (git commit {parts}), so the ratios between them include "
+            "code changes, not only the mode.", ""]
+
+
+def section_modes(machines: list[Machine]) -> list[str]:
+    reference = f"{code(MODES_POLICY)} · `--topo {DEFAULT_TOPO}`"
+    lines = ["## Modes", "",
+             f"The ways bench_train trains the default shape: `{MODES_POLICY}` (almost no allocator work) "
+             "with each backward order that ran, and each engine other than the node graph (`--engine tape` "
+             "records fused ops on flat buffers instead of a node per op; its allocations are not counted). "
+             f"Median of the repetitions, min–max beside it; *speed vs {MODES_POLICY} {DEFAULT_TOPO}* is "
+             f"{reference}'s time per step divided by the mode's (above 1 = faster). *Output* says how the "
+             "mode's numbers relate to microgpt.py's.", ""]
+    shown = [(m, rows) for m in machines if (rows := mode_rows(m))]
+    if not shown:
+        return lines + [f"No default-shape `{MODES_POLICY}` or tape-engine runs.", ""]
+    for machine, rows in shown:
+        base = machine.series.get(DEFAULT_TOPO, {}).get(MODES_POLICY)
+        lines += [f"### {machine.name}", ""]
+        if base is None:
+            lines += [f"No {reference} run on this machine, so no speed ratios.", ""]
+        cells = [[label, fmt_seconds(run.median_s), f"{fmt_seconds(run.min_s)} – {fmt_seconds(run.max_s)}",
+                  str(run.repetitions), str(run.steps), f"{run.ms_per_step:.3f}", work_per_step(run),
+                  fmt_ratio(base.ms_per_step / run.ms_per_step) if base else "–", note]
+                 for label, note, run in rows]
+        lines += table(["mode", "median", "min – max", "reps", "steps", "ms/step", "work/step",
+                        f"speed vs {MODES_POLICY} {DEFAULT_TOPO}", "output"], cells)
+        lines += mixed_builds_note(machine, rows)
     return lines
 
 
@@ -1562,6 +1682,9 @@ def render_report(results: Results, comparisons: dict[str, ThroughputComparison]
     if with_policies:
         lines += section_training(with_policies, charts)
         lines += section_backward_order(with_policies)
+    if any(m.series or m.engines for m in machines):
+        lines += section_modes(machines)
+    if with_policies:
         lines += section_phases(with_policies, charts)
         lines += section_alloc_share(with_policies, shares)
     lines += section_throughput(with_policies, comparisons, charts)
@@ -1637,6 +1760,8 @@ def parse_arguments(argv):
             "callgrind,crosslang,sweep}/ belong to the host in their context.\n"
             "Training runs of the default shape (n_embd 16, n_head 4, n_layer 1, block_size 16) form one\n"
             "series per --topo (headline: dfs); other shapes and files under sweep/ form the size axis.\n"
+            "Runs of config \"engine\": \"tape\" are no policy: they appear only in the Modes table\n"
+            "(a config without \"engine\" ran the graph); unknown engines are skipped with a warning.\n"
             "Unusable files are skipped with a one-line warning naming them.\n\n"
             "Writes OUT/REPORT.md and OUT/charts/{" + ",".join(CHART_FILES.values()) + "},\n"
             "each through a temporary file and a rename, so a failed run leaves the old files intact.\n\n"

@@ -1,4 +1,4 @@
-"""Tests for scripts/compare.py and scripts/crosslang.sh (issue 4; topo series and size axis).
+"""Tests for scripts/compare.py and scripts/crosslang.sh (issue 4; topo series, size axis, engines).
 
 Run: python3 tests/compare/test_compare.py  (the python3 must have matplotlib;
 on Debian that is /usr/bin/python3 with python3-matplotlib). Registered in CTest
@@ -321,6 +321,150 @@ class SeriesAndSizeTest(unittest.TestCase):
         self.assertEqual(len(machine.size_runs), 3)
         self.assertEqual(machine.headline_topo, "dfs")
         self.assertEqual(results.machines["machine_a"].size_runs, {})
+
+
+def section_text(report: str, heading: str) -> str:
+    """The text of one '## ' section, without the next one."""
+    return report.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+class EngineTest(unittest.TestCase):
+    """machine_c plus a bench_train --engine tape file (fixtures/tape) and a file of an
+    engine compare.py does not know: the tape is no policy, and appears only in *Modes*."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.temp = tempfile.TemporaryDirectory()
+        root = Path(cls.temp.name)
+        cls.results = make_results_dir(root, machines=("machine_c",), with_bad_files=False)
+        shutil.copy(FIXTURES / "tape" / "bench_train_tape.json", cls.results / "machine_c")
+        # A graph-shaped file (arena, new, pool) under an unknown engine: were it merged,
+        # it would replace the dfs series' runs.
+        unknown = json.loads((FIXTURES / "machine_c" / "bench_train_dfs.json").read_text())
+        unknown["config"]["engine"] = "fpga"
+        unknown["context"]["date"] = "2027-01-01T00:00:00Z"
+        for run in unknown["runs"]:
+            run["train_seconds"]["median"] /= 10
+        (cls.results / "machine_c" / "bench_train_fpga.json").write_text(json.dumps(unknown))
+        cls.out = root / "out"
+        cls.process = run_compare("--results", cls.results, "--out", cls.out)
+        report_path = cls.out / "REPORT.md"
+        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+        cls.dfs = fixture_runs("bench_train_dfs.json")
+        cls.creation = fixture_runs("bench_train_creation.json")
+        cls.hashset = fixture_runs("bench_train_hashset_arena.json")
+        tape = json.loads((FIXTURES / "tape" / "bench_train_tape.json").read_text())
+        (run,) = tape["runs"]
+        cls.tape = (median_repetition(run), run["train_seconds"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.temp.cleanup()
+
+    def test_exits_zero(self):
+        self.assertEqual(self.process.returncode, 0, self.process.stderr)
+
+    def test_tape_adds_no_policy_to_the_headline_table(self):
+        section = section_text(self.report, "## Training time per policy")
+        policies = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| `")]
+        self.assertEqual(policies, ["`new`", "`arena`", "`pool`"])
+        row = report_row(section, "### machine_c — topo dfs", "`arena`")
+        self.assertEqual(row[5], f"{ms_per_step(self.dfs['arena']):.3f}", "the unknown engine replaced arena")
+        for heading in ("## Backward order", "## Phases of a training step", "## Share of step time spent "
+                        "allocating and releasing", "## Allocation throughput vs training speed", "## Memory",
+                        "## Size axis"):
+            with self.subTest(section=heading):
+                self.assertNotIn("`tape`", section_text(self.report, heading))
+
+    def test_tape_is_kept_apart_from_the_series(self):
+        compare = load_compare_module()
+        with contextlib.redirect_stderr(io.StringIO()):
+            machine = compare.load_results(self.results).machines["machine_c"]
+        self.assertEqual(list(machine.engines), ["tape"])
+        self.assertNotIn("tape", {p for runs in machine.series.values() for p in runs})
+        self.assertNotIn("tape", {p for runs in machine.size_runs.values() for p in runs})
+        self.assertEqual(sorted(machine.policies), ["arena", "new", "pool"])
+
+    def test_modes_table_lists_each_order_and_the_tape(self):
+        section = section_text(self.report, "## Modes")
+        self.assertIn("| mode | median | min – max | reps | steps | ms/step | work/step | speed vs arena dfs "
+                      "| output |", section)
+        base = ms_per_step(self.dfs["arena"])
+        expected = {
+            "`arena` · `--topo dfs`": (self.dfs["arena"], "microgpt.py's order, bit-identical"),
+            "`arena` · `--topo creation`": (self.creation["arena"], "same printed output, last-bit drift"),
+            "`arena` · `--topo hashset`": (self.hashset["arena"], "identical doubles to dfs"),
+            "`--engine tape`": (self.tape, "fused ops, not bit-exact (gradients differ in the last bits)"),
+        }
+        for mode, (entry, note) in expected.items():
+            with self.subTest(mode=mode):
+                row = report_row(section, "### machine_c", mode)
+                self.assertEqual(row[5], f"{ms_per_step(entry):.3f}")
+                self.assertEqual(row[7], f"{base / ms_per_step(entry):.2f}×")
+                self.assertEqual(row[8], note)
+        tape = report_row(section, "### machine_c", "`--engine tape`")
+        self.assertEqual(tape[1:5], ["45.00 ms", "44.20 ms – 46.80 ms", "3", "1000"])
+        self.assertEqual(tape[6], "116 tape ops")
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        self.assertEqual(len(rows), 4, "one row per mode, nothing from the unknown engine")
+
+    def test_modes_from_different_builds_are_flagged(self):
+        section = section_text(self.report, "## Modes")
+        self.assertNotIn("different builds", section, "every machine_c fixture names commit ad0a666")
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
+            tape = json.loads((FIXTURES / "tape" / "bench_train_tape.json").read_text())
+            tape["context"]["git_commit"] = "f578232"
+            (results / "machine_c" / "bench_train_tape.json").write_text(json.dumps(tape))
+            out = Path(temp) / "out"
+            process = run_compare("--results", results, "--out", out)
+            report = (out / "REPORT.md").read_text(encoding="utf-8")
+        self.assertEqual(process.returncode, 0, process.stderr)
+        self.assertIn("The rows come from different builds (git commit ad0a666: `arena` · `--topo dfs`, "
+                      "`arena` · `--topo creation`, `arena` · `--topo hashset`; f578232: `--engine tape`)",
+                      section_text(report, "## Modes"))
+
+    def test_files_without_an_engine_are_graph_runs(self):
+        for name in ("bench_train_dfs.json", "bench_train_creation.json", "bench_train_hashset_arena.json"):
+            config = json.loads((FIXTURES / "machine_c" / name).read_text())["config"]
+            self.assertNotIn("engine", config, f"{name} must stay a file from before --engine")
+        compare = load_compare_module()
+        self.assertEqual(compare.config_engine({}), "graph")
+        self.assertEqual(compare.config_engine({"engine": "tape"}), "tape")
+        self.assertIn("### machine_c — topo creation", self.report)
+
+    def test_unknown_engine_is_warned_about_and_skipped(self):
+        warnings = [line for line in self.process.stderr.splitlines()
+                    if line.startswith("compare.py: warning:") and "bench_train_fpga.json" in line]
+        self.assertEqual(len(warnings), 1, self.process.stderr)
+        self.assertIn('unknown engine "fpga"', warnings[0])
+        self.assertIn("bench_train_fpga.json", section_text(self.report, "## Skipped files"))
+        self.assertNotIn("appears in", self.process.stderr, "the unknown engine's runs were merged")
+        self.assertNotIn("fpga", self.report.split("## Skipped files", 1)[0])
+
+    def test_tape_on_the_size_axis_is_skipped(self):
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
+            shutil.copy(FIXTURES / "tape" / "bench_train_tape.json", results / "machine_c" / "sweep" / "tape.json")
+            compare = load_compare_module()
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                loaded = compare.load_results(results)
+        self.assertIn("tape.json: engine 'tape' on the size axis", stderr.getvalue())
+        machine = loaded.machines["machine_c"]
+        self.assertEqual(machine.engines, {})
+        self.assertEqual(len(machine.size_runs), 3)
+
+    def test_without_a_tape_run_the_modes_table_has_the_orders_only(self):
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_b",), with_bad_files=False)
+            out = Path(temp) / "out"
+            process = run_compare("--results", results, "--out", out)
+            report = (out / "REPORT.md").read_text(encoding="utf-8")
+        self.assertEqual(process.returncode, 0, process.stderr)
+        section = section_text(report, "## Modes")
+        self.assertEqual(report_row(section, "### machine_b", "`arena` · `--topo dfs`")[7], "1.00×")
+        self.assertNotIn("| `--engine tape` |", section)
 
 
 class MachineAssignmentTest(unittest.TestCase):
