@@ -22,6 +22,48 @@ struct ModelConfig {
   int block_size = 16;
 };
 
+// Where each matrix of microgpt.py's state_dict sits in one flat array of
+// parameters, in the order microgpt.py creates them and so draws them from the
+// rng: wte, wpe, lm_head, then per layer attn_wq, attn_wk, attn_wv, attn_wo,
+// mlp_fc1, mlp_fc2. Both engines (Gpt here, TapeGpt) lay out their parameters so.
+struct Matrix {  // a rows x cols block of the parameters, row-major
+  std::size_t first = 0;
+  int rows = 0;
+  int cols = 0;
+};
+
+struct ParamLayout {
+  struct Layer {
+    Matrix attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2;
+  };
+  Matrix wte, wpe, lm_head;
+  std::vector<Layer> layers;
+  std::size_t total = 0;  // parameters in all
+
+  ParamLayout(const ModelConfig& config, int vocab_size) {
+    const int embd = config.n_embd;
+    wte = next(vocab_size, embd);
+    wpe = next(config.block_size, embd);
+    lm_head = next(vocab_size, embd);
+    for (int i = 0; i < config.n_layer; ++i) {
+      Layer& layer = layers.emplace_back();
+      layer.attn_wq = next(embd, embd);
+      layer.attn_wk = next(embd, embd);
+      layer.attn_wv = next(embd, embd);
+      layer.attn_wo = next(embd, embd);
+      layer.mlp_fc1 = next(4 * embd, embd);
+      layer.mlp_fc2 = next(embd, 4 * embd);
+    }
+  }
+
+ private:
+  Matrix next(int rows, int cols) {
+    const Matrix m{total, rows, cols};
+    total += std::size_t(rows) * cols;
+    return m;
+  }
+};
+
 template <class Policy>
 class Gpt {
  public:
@@ -35,27 +77,11 @@ class Gpt {
     std::vector<std::vector<Vector>> keys, values;
   };
 
-  // Draws every parameter from rng.gauss(0, 0.08) in microgpt.py's order:
-  // wte, wpe, lm_head, then per layer attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2.
-  Gpt(const ModelConfig& config, int vocab_size, Rng& rng) : config_(config) {
-    const int embd = config.n_embd;
-    const std::size_t total = std::size_t(2 * vocab_size + config.block_size) * embd +
-                              std::size_t(config.n_layer) * 12 * embd * embd;
-    params_.reserve(total);  // parameters never move: graphs point at them
-    wte_ = matrix(vocab_size, embd, rng);
-    wpe_ = matrix(config.block_size, embd, rng);
-    lm_head_ = matrix(vocab_size, embd, rng);
-    for (int i = 0; i < config.n_layer; ++i) {
-      Layer layer;
-      layer.attn_wq = matrix(embd, embd, rng);
-      layer.attn_wk = matrix(embd, embd, rng);
-      layer.attn_wv = matrix(embd, embd, rng);
-      layer.attn_wo = matrix(embd, embd, rng);
-      layer.mlp_fc1 = matrix(4 * embd, embd, rng);
-      layer.mlp_fc2 = matrix(embd, 4 * embd, rng);
-      layers_.push_back(layer);
-    }
-    for (Node& p : params_) param_refs_.push_back(Policy::borrow(p));
+  // Draws every parameter from rng.gauss(0, 0.08) in ParamLayout's order.
+  Gpt(const ModelConfig& config, int vocab_size, Rng& rng)
+      : config_(config), layout_(config, vocab_size), params_(layout_.total) {
+    for (Node& p : params_) p.data = rng.gauss(0, 0.08);
+    for (Node& p : params_) param_refs_.push_back(Policy::borrow(p));  // params_ never moves
   }
 
   std::span<Node> params() { return params_; }
@@ -66,12 +92,12 @@ class Gpt {
     Vector x;
     x.reserve(config_.n_embd);
     for (int i = 0; i < config_.n_embd; ++i) {
-      x.push_back(g.add(at(wte_, token_id, i), at(wpe_, pos_id, i)));
+      x.push_back(g.add(at(layout_.wte, token_id, i), at(layout_.wpe, pos_id, i)));
     }
     x = rmsnorm(g, x);
     const int head_dim = config_.n_embd / config_.n_head;
     for (int li = 0; li < config_.n_layer; ++li) {
-      const Layer& layer = layers_[li];
+      const auto& layer = layout_.layers[li];
       Vector x_residual = x;
       x = rmsnorm(g, x);
       Vector q = linear(g, x, layer.attn_wq);
@@ -107,7 +133,7 @@ class Gpt {
       x = linear(g, x, layer.mlp_fc2);
       for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
     }
-    return linear(g, x, lm_head_);
+    return linear(g, x, layout_.lm_head);
   }
 
   static Vector softmax(Graph<Policy>& g, const Vector& logits) {
@@ -124,21 +150,6 @@ class Gpt {
   }
 
  private:
-  struct Matrix {  // a rows x cols block of params_, row-major
-    std::size_t first = 0;
-    int rows = 0;
-    int cols = 0;
-  };
-  struct Layer {
-    Matrix attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2;
-  };
-
-  Matrix matrix(int rows, int cols, Rng& rng) {
-    Matrix m{params_.size(), rows, cols};
-    for (int i = 0; i < rows * cols; ++i) params_.emplace_back().data = rng.gauss(0, 0.08);
-    return m;
-  }
-
   // [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
   Vector linear(Graph<Policy>& g, const Vector& x, const Matrix& w) const {
     Vector out;
@@ -168,10 +179,9 @@ class Gpt {
   }
 
   ModelConfig config_;
+  ParamLayout layout_;
   std::vector<Node> params_;
   std::vector<Ref> param_refs_;
-  Matrix wte_, wpe_, lm_head_;
-  std::vector<Layer> layers_;
 };
 
 }  // namespace mga

@@ -8,39 +8,24 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <numeric>
 #include <string>
 #include <vector>
 
 #include "core/dataset.hpp"
+#include "core/model.hpp"
 #include "core/rng.hpp"
 #include "core/tape.hpp"
 #include "core/train.hpp"
 
 namespace mga {
 
-// The parameters as offsets into one flat vector, in microgpt.py's order.
+// The parameters in one flat vector, laid out as Gpt's (ParamLayout).
 class TapeGpt {
  public:
-  // Draws every parameter from rng.gauss(0, 0.08) in Gpt's order: wte, wpe,
-  // lm_head, then per layer attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2.
+  // Draws every parameter from rng.gauss(0, 0.08) in ParamLayout's order, as Gpt does.
   TapeGpt(const ModelConfig& config, int vocab_size, Rng& rng)
-      : config_(config), vocab_size_(vocab_size) {
-    const int embd = config.n_embd;
-    wte_ = matrix(vocab_size, embd, rng);
-    wpe_ = matrix(config.block_size, embd, rng);
-    lm_head_ = matrix(vocab_size, embd, rng);
-    for (int i = 0; i < config.n_layer; ++i) {
-      Layer layer;
-      layer.attn_wq = matrix(embd, embd, rng);
-      layer.attn_wk = matrix(embd, embd, rng);
-      layer.attn_wv = matrix(embd, embd, rng);
-      layer.attn_wo = matrix(embd, embd, rng);
-      layer.mlp_fc1 = matrix(4 * embd, embd, rng);
-      layer.mlp_fc2 = matrix(embd, 4 * embd, rng);
-      layers_.push_back(layer);
-    }
+      : config_(config), vocab_size_(vocab_size), layout_(config, vocab_size) {
+    for (std::size_t i = 0; i < layout_.total; ++i) params_.push_back(rng.gauss(0, 0.08));
     grads_.assign(params_.size(), 0.0);  // neither vector grows again: the tape points at them
   }
 
@@ -66,45 +51,38 @@ class TapeGpt {
   // gpt(token_id, pos_id, keys, values): the tape offset of the next token's logits.
   int forward(Tape& tape, int token_id, int pos_id, KvCache& kv) const {
     const int embd = config_.n_embd;
-    int x = tape.embed(wte_ + token_id * embd, wpe_ + pos_id * embd, embd);
+    int x = tape.embed(row(layout_.wte, token_id), row(layout_.wpe, pos_id), embd);
     x = tape.rmsnorm(x, embd);
     const int t = ++kv.length;
     for (int li = 0; li < config_.n_layer; ++li) {
-      const Layer& layer = layers_[li];
+      const auto& layer = layout_.layers[li];
       int residual = x;
       x = tape.rmsnorm(x, embd);
-      const int q = tape.linear(x, layer.attn_wq, embd, embd);
-      const int k = kv.keys[li] + (t - 1) * embd, v = kv.values[li] + (t - 1) * embd;
-      tape.linear(x, layer.attn_wk, embd, embd, k);
-      tape.linear(x, layer.attn_wv, embd, embd, v);
+      const int q = linear(tape, x, layer.attn_wq);
+      linear(tape, x, layer.attn_wk, kv.keys[li] + (t - 1) * embd);  // into the KV cache
+      linear(tape, x, layer.attn_wv, kv.values[li] + (t - 1) * embd);
       x = tape.attention(q, kv.keys[li], kv.values[li], t, embd, config_.n_head);
-      x = tape.linear(x, layer.attn_wo, embd, embd);
+      x = linear(tape, x, layer.attn_wo);
       x = tape.add(x, residual, embd);
       residual = x;
       x = tape.rmsnorm(x, embd);
-      x = tape.relu(tape.linear(x, layer.mlp_fc1, 4 * embd, embd), 4 * embd);
-      x = tape.linear(x, layer.mlp_fc2, embd, 4 * embd);
+      x = tape.relu(linear(tape, x, layer.mlp_fc1), 4 * embd);
+      x = linear(tape, x, layer.mlp_fc2);
       x = tape.add(x, residual, embd);
     }
-    return tape.linear(x, lm_head_, vocab_size_, embd);
+    return linear(tape, x, layout_.lm_head);
   }
 
  private:
-  struct Layer {
-    int attn_wq, attn_wk, attn_wv, attn_wo, mlp_fc1, mlp_fc2;  // offsets into params_
-  };
-
-  int matrix(int rows, int cols, Rng& rng) {
-    const int first = int(params_.size());
-    for (int i = 0; i < rows * cols; ++i) params_.push_back(rng.gauss(0, 0.08));
-    return first;
+  static int row(const Matrix& m, int index) { return int(m.first) + index * m.cols; }
+  static int linear(Tape& tape, int x, const Matrix& w, int out = -1) {
+    return tape.linear(x, int(w.first), w.rows, w.cols, out);
   }
 
   ModelConfig config_;
   int vocab_size_;
+  ParamLayout layout_;
   std::vector<double> params_, grads_;
-  int wte_ = 0, wpe_ = 0, lm_head_ = 0;
-  std::vector<Layer> layers_;
 };
 
 // Trainer's counterpart: the model, its tape and Adam's moments.
@@ -182,7 +160,12 @@ class TapeTrainer {
   std::size_t num_params() { return model_.params().size(); }
   std::vector<double>& params() { return model_.params(); }
   std::vector<double>& grads() { return model_.grads(); }
-  std::uint64_t tape_entries() const { return tape_entries_; }  // recorded by loss_and_grads
+  // Tape entries recorded by training, the tape's counterpart of graph nodes.
+  std::uint64_t nodes_created() const { return tape_entries_; }
+  // Not counted: the tape makes no per-op allocation, only its buffers grow on
+  // the first long document. phases.release stays zero too: forgetting a
+  // step's tape is two stores, timed as part of forward.
+  AllocStats alloc_stats() const { return {}; }
 
  private:
   // microgpt.py's Adam with linear learning-rate decay; zeroes the gradients.
@@ -219,48 +202,11 @@ class TapeTrainer {
   std::uint64_t tape_entries_ = 0;
 };
 
-// run_microgpt's twin: the same printed lines, rng draws and RunResult fields.
-// config.topo is ignored (the tape is its own order). train_alloc stays zero:
-// the tape makes no per-op allocation, only its buffers grow on the first long
-// document, and nothing here counts those few calls. phases.release stays zero
-// too: forgetting a step's tape is two stores, timed as part of forward.
+// microgpt.py on the tape: run_microgpt's program, printed lines, rng draws
+// and RunResult fields. config.topo is ignored (the tape is its own order).
 inline RunResult run_tape_microgpt(const Dataset& data, const RunConfig& config,
                                    const LineSink& print) {
-  using Clock = std::chrono::steady_clock;
-  RunResult result;
-  auto rng = make_rng(config.rng, config.seed);
-  std::vector<std::uint32_t> order(data.docs.size());
-  std::iota(order.begin(), order.end(), 0U);
-  rng->shuffle(order);  // random.shuffle(docs)
-  result.num_docs = order.size();
-  result.vocab_size = data.vocab_size();
-  print("num docs: " + std::to_string(result.num_docs));
-  print("vocab size: " + std::to_string(result.vocab_size));
-
-  TapeTrainer trainer(data, config, *rng);
-  result.num_params = trainer.num_params();
-  print("num params: " + std::to_string(result.num_params));
-
-  result.losses.reserve(config.steps);
-  const auto train_start = Clock::now();
-  for (int step = 0; step < config.steps; ++step) {
-    const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
-    result.losses.push_back(trainer.train_step(doc, step, result.phases));
-    print(format_step(step + 1, config.steps, result.losses.back()));
-  }
-  result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
-  result.train_nodes = trainer.tape_entries();
-
-  const double temperature = 0.5;
-  print("");
-  print("--- inference (new, hallucinated names) ---");
-  for (int sample_idx = 0; sample_idx < config.samples; ++sample_idx) {
-    result.samples.push_back(data.decode(trainer.sample(*rng, temperature)));
-    char prefix[32];
-    std::snprintf(prefix, sizeof prefix, "sample %2d: ", sample_idx + 1);
-    print(prefix + result.samples.back());
-  }
-  return result;
+  return run_training<TapeTrainer>(data, config, print);
 }
 
 }  // namespace mga

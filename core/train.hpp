@@ -141,6 +141,8 @@ class Trainer {
   }
 
   std::size_t num_params() { return model_.params().size(); }
+  AllocStats alloc_stats() const { return policy_.stats(); }
+  std::uint64_t nodes_created() const { return graph_.nodes_created(); }
   const Policy& policy() const { return policy_; }
   const Graph<Policy>& graph() const { return graph_; }
 
@@ -172,8 +174,11 @@ class Trainer {
   std::vector<int> tokens_;
 };
 
-template <class Policy>
-RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineSink& print) {
+// microgpt.py's main program around any engine's trainer: shuffle the docs,
+// draw the parameters (TrainerT's constructor), train, sample. TrainerT has
+// train_step, sample, num_params, alloc_stats and nodes_created.
+template <class TrainerT>
+RunResult run_training(const Dataset& data, const RunConfig& config, const LineSink& print) {
   using Clock = std::chrono::steady_clock;
   RunResult result;
   auto rng = make_rng(config.rng, config.seed);
@@ -185,12 +190,13 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
   print("num docs: " + std::to_string(result.num_docs));
   print("vocab size: " + std::to_string(result.vocab_size));
 
-  Trainer<Policy> trainer(data, config, *rng);
+  TrainerT trainer(data, config, *rng);
   result.num_params = trainer.num_params();
   print("num params: " + std::to_string(result.num_params));
 
-  const AllocStats alloc_before = trainer.policy().stats();
-  const std::uint64_t nodes_before = trainer.graph().nodes_created();
+  const AllocStats alloc_before = trainer.alloc_stats();
+  const std::uint64_t nodes_before = trainer.nodes_created();
+  result.losses.reserve(std::size_t(config.steps));
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
     const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
@@ -198,8 +204,8 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
     print(format_step(step + 1, config.steps, result.losses.back()));
   }
   result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
-  result.train_nodes = trainer.graph().nodes_created() - nodes_before;
-  const AllocStats alloc_after = trainer.policy().stats();
+  result.train_nodes = trainer.nodes_created() - nodes_before;
+  const AllocStats alloc_after = trainer.alloc_stats();
   result.train_alloc = {alloc_after.allocations - alloc_before.allocations,
                         alloc_after.frees - alloc_before.frees,
                         alloc_after.bytes - alloc_before.bytes};
@@ -214,6 +220,12 @@ RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineS
     print(prefix + result.samples.back());
   }
   return result;
+}
+
+// microgpt.py on the node graph, every node from Policy.
+template <class Policy>
+RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineSink& print) {
+  return run_training<Trainer<Policy>>(data, config, print);
 }
 
 }  // namespace mga
