@@ -102,12 +102,7 @@ class TapeTrainer {
   double loss_and_grads(const std::vector<std::uint32_t>& doc, PhaseSeconds& phases) {
     using Clock = std::chrono::steady_clock;
     auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
-    const int block_size = config_.model.block_size;
-    tokens_.assign(1, data_.bos());  // [BOS] + doc + [BOS], only as much as the block uses
-    for (std::size_t i = 0; i < doc.size() && i < std::size_t(block_size); ++i)
-      tokens_.push_back(int(doc[i]));
-    if (doc.size() < std::size_t(block_size)) tokens_.push_back(data_.bos());
-    const int n = std::min(block_size, int(tokens_.size()) - 1);
+    const int n = step_tokens(doc, data_.bos(), config_.model.block_size, tokens_);
 
     const auto t0 = Clock::now();
     tape_.reset();

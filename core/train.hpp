@@ -60,6 +60,18 @@ inline std::string format_step(int step, int steps, double loss) {
   return line;
 }
 
+// A step's tokens, [BOS] + doc + [BOS], only as much as the block uses, into
+// `tokens` (reused, so a step allocates nothing here). Returns the number of
+// positions trained: min(block_size, len(tokens) - 1).
+inline int step_tokens(const std::vector<std::uint32_t>& doc, int bos, int block_size,
+                       std::vector<int>& tokens) {
+  tokens.assign(1, bos);
+  for (std::size_t i = 0; i < doc.size() && i < std::size_t(block_size); ++i)
+    tokens.push_back(int(doc[i]));
+  if (doc.size() < std::size_t(block_size)) tokens.push_back(bos);
+  return std::min(block_size, int(tokens.size()) - 1);
+}
+
 // The trainable state of one run: the policy, the graph, the model and Adam's
 // moments. train_step and sample are microgpt.py's loop bodies.
 template <class Policy>
@@ -81,12 +93,7 @@ class Trainer {
   double train_step(const std::vector<std::uint32_t>& doc, int step, PhaseSeconds& phases) {
     using Clock = std::chrono::steady_clock;
     auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
-    const int block_size = config_.model.block_size;
-    tokens_.assign(1, data_.bos());  // [BOS] + doc + [BOS], only as much as the block uses
-    for (std::size_t i = 0; i < doc.size() && i < std::size_t(block_size); ++i)
-      tokens_.push_back(int(doc[i]));
-    if (doc.size() < std::size_t(block_size)) tokens_.push_back(data_.bos());
-    const int n = std::min(block_size, int(tokens_.size()) - 1);
+    const int n = step_tokens(doc, data_.bos(), config_.model.block_size, tokens_);
 
     auto& g = graph_;
     const auto t0 = Clock::now();

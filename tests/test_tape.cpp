@@ -42,11 +42,8 @@ std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
   ArenaPolicy policy;
   Graph<ArenaPolicy> g(policy, TopoOrder::dfs);
   Gpt<ArenaPolicy> model(config, data.vocab_size(), *rng);
-  std::vector<int> tokens{data.bos()};
-  for (std::size_t i = 0; i < doc.size() && i < std::size_t(config.block_size); ++i)
-    tokens.push_back(int(doc[i]));
-  if (doc.size() < std::size_t(config.block_size)) tokens.push_back(data.bos());
-  const int n = std::min(config.block_size, int(tokens.size()) - 1);
+  std::vector<int> tokens;
+  const int n = step_tokens(doc, data.bos(), config.block_size, tokens);
   Gpt<ArenaPolicy>::KvCache kv(config.n_layer);
   std::vector<ArenaPolicy::Ref> losses;
   for (int pos = 0; pos < n; ++pos) {

@@ -34,6 +34,13 @@ def run_compare(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def run_report(results, out):
+    """compare.py on `results` into `out`: the process and REPORT.md's text ("" if none)."""
+    process = run_compare("--results", results, "--out", out)
+    report_path = Path(out) / "REPORT.md"
+    return process, report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+
+
 def load_compare_module():
     spec = importlib.util.spec_from_file_location("compare_under_test", COMPARE)
     module = importlib.util.module_from_spec(spec)
@@ -84,9 +91,7 @@ class FullReportTest(unittest.TestCase):
         root = Path(cls.temp.name)
         cls.results = make_results_dir(root)
         cls.out = root / "out"
-        cls.process = run_compare("--results", cls.results, "--out", cls.out)
-        report_path = cls.out / "REPORT.md"
-        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+        cls.process, cls.report = run_report(cls.results, cls.out)
 
     @classmethod
     def tearDownClass(cls):
@@ -215,9 +220,7 @@ class SeriesAndSizeTest(unittest.TestCase):
         root = Path(cls.temp.name)
         cls.results = make_results_dir(root, machines=("machine_a", "machine_c"), with_bad_files=False)
         cls.out = root / "out"
-        cls.process = run_compare("--results", cls.results, "--out", cls.out)
-        report_path = cls.out / "REPORT.md"
-        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+        cls.process, cls.report = run_report(cls.results, cls.out)
         cls.dfs = fixture_runs("bench_train_dfs.json")
         cls.creation = fixture_runs("bench_train_creation.json")
 
@@ -347,9 +350,7 @@ class EngineTest(unittest.TestCase):
             run["train_seconds"]["median"] /= 10
         (cls.results / "machine_c" / "bench_train_fpga.json").write_text(json.dumps(unknown))
         cls.out = root / "out"
-        cls.process = run_compare("--results", cls.results, "--out", cls.out)
-        report_path = cls.out / "REPORT.md"
-        cls.report = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+        cls.process, cls.report = run_report(cls.results, cls.out)
         cls.dfs = fixture_runs("bench_train_dfs.json")
         cls.creation = fixture_runs("bench_train_creation.json")
         cls.hashset = fixture_runs("bench_train_hashset_arena.json")
