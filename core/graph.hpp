@@ -110,7 +110,8 @@ class Graph {
   }
 
   std::uint64_t nodes_created() const { return nodes_created_; }
-  std::size_t last_topo_size() const { return topo_size_; }
+  // The last sort's order, children first (leaves left out with TopoOrder::dfs).
+  std::span<Node* const> last_topo_order() const { return {topo_order_.data(), topo_size_}; }
 
  private:
   static constexpr bool kPolicyKnowsCreationOrder = requires(Policy & p, void (*fn)(Node*)) {

@@ -48,7 +48,7 @@ class DeepGraph : public ::testing::Test {
 
       g.backward(acc);
       // The two leaves (acc's start and b) stay out of the sorted order.
-      EXPECT_EQ(g.last_topo_size(), kNodes - 2);
+      EXPECT_EQ(g.last_topo_order().size(), kNodes - 2);
       EXPECT_DOUBLE_EQ(acc->data, 0.5);
       EXPECT_EQ(acc->grad, 1.0);
       EXPECT_NEAR(b->grad, 3.0, 1e-12);
@@ -95,7 +95,7 @@ TEST(DeepGraphHashset, TwoMillionNodeChain) {
   mga::Node* b = g.constant(0.5);
   while (g.nodes_created() < kNodes) acc = g.mul(g.add(acc, b), b);
   g.backward(acc);
-  EXPECT_EQ(g.last_topo_size(), kNodes) << "microgpt.py's set visits the leaves too";
+  EXPECT_EQ(g.last_topo_order().size(), kNodes) << "microgpt.py's set visits the leaves too";
   EXPECT_NEAR(b->grad, 3.0, 1e-12);
   policy.release();
 }
