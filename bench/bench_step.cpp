@@ -50,14 +50,14 @@ void train_steps(benchmark::State& state) {
   bench::AllocMeter meter(trainer.policy());
   PhaseSeconds phases;
   int step = 0;
-  const std::uint64_t nodes_before = trainer.graph().nodes_created();
+  const std::uint64_t nodes_before = trainer.nodes_created();
   for (auto _ : state) {
     const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
     benchmark::DoNotOptimize(trainer.train_step(doc, step % kScheduleSteps, phases));
     ++step;
     meter.end_iteration();
   }
-  const auto nodes = double(trainer.graph().nodes_created() - nodes_before);
+  const auto nodes = double(trainer.nodes_created() - nodes_before);
   state.SetItemsProcessed(std::int64_t(nodes));
   state.counters["nodes/step"] = benchmark::Counter(nodes, benchmark::Counter::kAvgIterations);
   meter.finish(state);

@@ -90,8 +90,8 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     }
   };
   Measurement result;
-  if (o.engine == "tape") {
-    return make_measurement("tape", run_tape_microgpt(data, o.run, print), hash);
+  if (o.engine == kTapeEngine) {
+    return make_measurement(kTapeEngine, run_tape_microgpt(data, o.run, print), hash);
   }
   with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
     RunResult run = run_microgpt<P>(data, o.run, print);
@@ -156,7 +156,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
 }
 
 std::string description_of(const Options& o, const std::string& allocator) {
-  if (o.engine == "tape") return std::string(kTapeDescription);
+  if (o.engine == kTapeEngine) return std::string(kTapeDescription);
   std::string description;
   with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
   return description;
@@ -190,10 +190,10 @@ int run(const Options& o) {
     return 0;
   }
 
-  const std::vector<std::string> allocators = o.engine == "tape" ? std::vector<std::string>{"tape"}
-                                              : o.allocator == "all"
-                                                  ? policy_names()
-                                                  : std::vector<std::string>{o.allocator};
+  const std::vector<std::string> allocators =
+      o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
+      : o.allocator == "all"  ? policy_names()
+                              : std::vector<std::string>{o.allocator};
   std::vector<PolicyRuns> all;
   for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
 
@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (o.engine == "tape" && allocator_option->count() > 0 && !o.worker) {
+    if (o.engine == kTapeEngine && allocator_option->count() > 0 && !o.worker) {
       throw CLI::ValidationError("--allocator", "the tape engine has no allocation policy");
     }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {

@@ -119,8 +119,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
   const double total = m.phases.forward + m.phases.backward + m.phases.adam + m.phases.release;
   auto share = [&](double s) { return total > 0 ? 100 * s / total : 0.0; };
   std::fprintf(out, "\n--- summary ---\n");
-  // The tape engine has no allocator and no nodes: one entry per fused op.
-  const bool tape = runs.allocator == "tape";
+  const bool tape = runs.allocator == kTapeEngine;
   std::fprintf(out, "%s %s (%s)\n", tape ? "engine       " : "allocator    ",
                runs.allocator.c_str(), runs.description.c_str());
   if (runs.repetitions.size() > 1) {

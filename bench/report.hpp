@@ -14,6 +14,10 @@
 
 namespace mga {
 
+// The name bench_train gives a run of --engine=tape where a policy's name goes:
+// the tape has no allocator, so the summary speaks of an engine and tape ops.
+inline constexpr std::string_view kTapeEngine = "tape";
+
 // One training run of one policy.
 struct Measurement {
   std::string allocator;

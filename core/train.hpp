@@ -151,7 +151,6 @@ class Trainer {
   AllocStats alloc_stats() const { return policy_.stats(); }
   std::uint64_t nodes_created() const { return graph_.nodes_created(); }
   const Policy& policy() const { return policy_; }
-  const Graph<Policy>& graph() const { return graph_; }
 
  private:
   void adam_update(int step) {
