@@ -281,11 +281,13 @@ int main(int argc, char** argv) {
                  "python: CPython's MT19937 like microgpt.py; mulberry32: like microgpt.ts")
       ->check(CLI::IsMember({"python", "mulberry32"}))
       ->capture_default_str();
-  app.add_option("--topo", o.topo,
-                 "backward's order: dfs (microgpt.py's DFS, marks in nodes), hashset (the DFS with "
-                 "a visited set, as microgpt.py), creation (reverse creation order, no sort)")
-      ->check(CLI::IsMember({"dfs", "hashset", "creation"}))
-      ->capture_default_str();
+  auto* topo_option =
+      app.add_option(
+             "--topo", o.topo,
+             "backward's order: dfs (microgpt.py's DFS, marks in nodes), hashset (the DFS with "
+             "a visited set, as microgpt.py), creation (reverse creation order, no sort)")
+          ->check(CLI::IsMember({"dfs", "hashset", "creation"}))
+          ->capture_default_str();
   app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
@@ -319,6 +321,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (o.engine == kTapeEngine && allocator_option->count() > 0 && !o.worker) {
       throw CLI::ValidationError("--allocator", "the tape engine has no allocation policy");
+    }
+    if (o.engine == kTapeEngine && topo_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--topo", "the tape engine has no graph to sort");
     }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +

@@ -54,11 +54,13 @@ def check_tape_engine(directory: Path) -> None:
     report = json.loads(json_path.read_text())
     check(report["config"]["engine"] == "tape", "config.engine")
     check([r["allocator"] for r in report["runs"]] == ["tape"], "one tape run entry")
-    refused = subprocess.run([BENCH_TRAIN, "--engine=tape", "--allocator=arena"],
-                             capture_output=True, text=True, timeout=60)
-    check(refused.returncode == 2 and refused.stderr.count("\n") == 1
-          and "no allocation policy" in refused.stderr,
-          f"--engine=tape with --allocator is refused in one line: {refused.stderr!r}")
+    for option, reason in [("--allocator=arena", "no allocation policy"),
+                           ("--topo=creation", "no graph to sort")]:
+        refused = subprocess.run([BENCH_TRAIN, "--engine=tape", option],
+                                 capture_output=True, text=True, timeout=60)
+        check(refused.returncode == 2 and refused.stderr.count("\n") == 1
+              and reason in refused.stderr,
+              f"--engine=tape with {option} is refused in one line: {refused.stderr!r}")
 
 
 def check_all_table_and_json(directory: Path) -> None:
