@@ -136,6 +136,18 @@ class Gpt {
     return linear(g, x, layout_.lm_head);
   }
 
+  // microgpt.py's loss on one document: the mean over its n positions of
+  // -log softmax(logits)[next token]. kv and losses belong to the caller, who
+  // decides when their handles go (Trainer: in the release phase).
+  Ref loss(Graph<Policy>& g, const std::vector<int>& tokens, int n, KvCache& kv,
+           Vector& losses) const {
+    for (int pos = 0; pos < n; ++pos) {
+      auto probs = softmax(g, forward(g, tokens[pos], pos, kv));
+      losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
+    }
+    return g.mul(g.sum(losses), 1.0 / n);
+  }
+
   static Vector softmax(Graph<Policy>& g, const Vector& logits) {
     double max_val = logits[0]->data;
     for (const Ref& v : logits) max_val = v->data > max_val ? v->data : max_val;

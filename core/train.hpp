@@ -99,12 +99,7 @@ class Trainer {
     const auto t0 = Clock::now();
     typename Gpt<Policy>::KvCache kv(config_.model.n_layer);
     std::vector<Ref> losses;
-    for (int pos = 0; pos < n; ++pos) {
-      auto logits = model_.forward(g, tokens_[pos], pos, kv);
-      auto probs = Gpt<Policy>::softmax(g, logits);
-      losses.push_back(g.neg(g.log(probs[tokens_[pos + 1]])));
-    }
-    Ref loss = g.mul(g.sum(losses), 1.0 / n);
+    Ref loss = model_.loss(g, tokens_, n, kv, losses);
     const auto t1 = Clock::now();
     phases.forward += seconds(t1 - t0);
 

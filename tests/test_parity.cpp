@@ -152,11 +152,7 @@ TEST(ParityTopo, CreationOrderReordersFewNodesAndNoParameter) {
   const int n = step_tokens(doc, data.bos(), model.block_size, tokens);
   Gpt<ArenaPolicy>::KvCache kv(model.n_layer);
   std::vector<Node*> losses;
-  for (int pos = 0; pos < n; ++pos) {
-    auto probs = Gpt<ArenaPolicy>::softmax(g, gpt.forward(g, tokens[pos], pos, kv));
-    losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
-  }
-  g.backward(g.mul(g.sum(losses), 1.0 / n));
+  g.backward(gpt.loss(g, tokens, n, kv, losses));
 
   // Each child's parents in the order backward visits them: reversed dfs order,
   // and newest first for creation order.

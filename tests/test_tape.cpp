@@ -46,11 +46,7 @@ std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
   const int n = step_tokens(doc, data.bos(), config.block_size, tokens);
   Gpt<ArenaPolicy>::KvCache kv(config.n_layer);
   std::vector<ArenaPolicy::Ref> losses;
-  for (int pos = 0; pos < n; ++pos) {
-    auto probs = Gpt<ArenaPolicy>::softmax(g, model.forward(g, tokens[pos], pos, kv));
-    losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
-  }
-  ArenaPolicy::Ref loss = g.mul(g.sum(losses), 1.0 / n);
+  ArenaPolicy::Ref loss = model.loss(g, tokens, n, kv, losses);
   g.backward(loss);
   std::vector<double> grads;
   for (const auto& p : model.params()) grads.push_back(p.grad);
