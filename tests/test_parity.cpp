@@ -12,6 +12,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/train.hpp"
+#include "tests/step_graph.hpp"
 
 namespace mga {
 namespace {
@@ -143,16 +144,7 @@ TEST(ParityTopo, CreationOrderReordersFewNodesAndNoParameter) {
   const Dataset& data = any_dataset();
   const auto& doc = *std::max_element(data.docs.begin(), data.docs.end(),
                                       [](auto& a, auto& b) { return a.size() < b.size(); });
-  const ModelConfig model;
-  auto rng = make_rng(RngKind::python, 42);
-  ArenaPolicy policy;
-  Graph<ArenaPolicy> g(policy, TopoOrder::dfs);
-  Gpt<ArenaPolicy> gpt(model, data.vocab_size(), *rng);
-  std::vector<int> tokens;
-  const int n = step_tokens(doc, data.bos(), model.block_size, tokens);
-  Gpt<ArenaPolicy>::KvCache kv(model.n_layer);
-  std::vector<Node*> losses;
-  g.backward(gpt.loss(g, tokens, n, kv, losses));
+  StepGraph step(data, ModelConfig{}, doc);
 
   // Each child's parents in the order backward visits them: reversed dfs order,
   // and newest first for creation order.
@@ -162,11 +154,11 @@ TEST(ParityTopo, CreationOrderReordersFewNodesAndNoParameter) {
       for (std::uint32_t j = 0; j < v->n_children; ++j) parents_of[v->children[j]].push_back(v);
     };
   };
-  const auto order = g.last_topo_order();
+  const auto order = step.graph.last_topo_order();
   std::for_each(order.rbegin(), order.rend(), record(by_dfs));
-  policy.for_each_node_newest_first(record(by_creation));
+  step.policy.for_each_node_newest_first(record(by_creation));
 
-  const auto params = gpt.params();
+  const auto params = step.model.params();
   std::size_t with_three_parents = 0, reordered = 0, reordered_params = 0;
   for (const auto& [child, parents] : by_dfs) {
     if (parents.size() < 3) continue;
@@ -175,8 +167,8 @@ TEST(ParityTopo, CreationOrderReordersFewNodesAndNoParameter) {
     ++reordered;
     reordered_params += child >= params.data() && child < params.data() + params.size();
   }
-  std::printf("%d positions: %zu of %zu nodes with 3+ parents add them in another order\n", n,
-              reordered, with_three_parents);
+  std::printf("%d positions: %zu of %zu nodes with 3+ parents add them in another order\n",
+              step.positions, reordered, with_three_parents);
   EXPECT_GT(reordered, 0U) << "then creation order would be bit-exact";
   EXPECT_LT(reordered * 10, with_three_parents);
   EXPECT_EQ(reordered_params, 0U) << "parameters get their gradients in microgpt.py's order";

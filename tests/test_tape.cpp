@@ -13,6 +13,7 @@
 #include "allocators/arena.hpp"
 #include "core/tape_model.hpp"
 #include "core/train.hpp"
+#include "tests/step_graph.hpp"
 
 namespace mga {
 namespace {
@@ -38,20 +39,10 @@ ModelConfig two_layers() {
 std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
                                                       const ModelConfig& config,
                                                       const std::vector<std::uint32_t>& doc) {
-  auto rng = make_rng(RngKind::python, 42);
-  ArenaPolicy policy;
-  Graph<ArenaPolicy> g(policy, TopoOrder::dfs);
-  Gpt<ArenaPolicy> model(config, data.vocab_size(), *rng);
-  std::vector<int> tokens;
-  const int n = step_tokens(doc, data.bos(), config.block_size, tokens);
-  Gpt<ArenaPolicy>::KvCache kv(config.n_layer);
-  std::vector<ArenaPolicy::Ref> losses;
-  ArenaPolicy::Ref loss = model.loss(g, tokens, n, kv, losses);
-  g.backward(loss);
+  StepGraph step(data, config, doc);
   std::vector<double> grads;
-  for (const auto& p : model.params()) grads.push_back(p.grad);
-  const double value = loss->data;
-  g.release();
+  for (const auto& p : step.model.params()) grads.push_back(p.grad);
+  const double value = step.loss->data;
   return {value, grads};
 }
 
