@@ -1,13 +1,22 @@
 // The microgpt model: token + position embeddings, rmsnorm, causal multi-head
 // attention with a KV cache, a relu MLP and the lm_head, written once for every
-// policy. Each function builds its nodes in the order microgpt.py's expressions
-// create them (generator expressions interleave the products with the sums),
-// so even the creation order of the graph matches the reference.
+// policy. Every node computes what microgpt.py's does, from the same operands.
+//
+// The order in which nodes are made is chosen for backward. A gradient's bits
+// depend on the order in which a node's parents add into it, and microgpt.py's
+// DFS decides that order: it reaches the target token's logit row before the
+// other logits, and a layer's query, key and value rows head by head. Making
+// the rows in that order (everything else already is: generator expressions
+// interleave products with sums, as here) lets reverse creation order add every
+// gradient as microgpt.py does, so TopoOrder::creation is bit-exact with no
+// sort. tests/test_parity.cpp compares every node's parents in both orders.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/graph.hpp"
@@ -87,8 +96,10 @@ class Gpt {
   std::span<Node> params() { return params_; }
   const ModelConfig& config() const { return config_; }
 
-  // gpt(token_id, pos_id, keys, values): the logits for the next token.
-  Vector forward(Graph<Policy>& g, int token_id, int pos_id, KvCache& kv) const {
+  // gpt(token_id, pos_id, keys, values): the logits for the next token, the
+  // row of first_logit made first (the target's, when training).
+  Vector forward(Graph<Policy>& g, int token_id, int pos_id, KvCache& kv,
+                 int first_logit = 0) const {
     Vector x;
     x.reserve(config_.n_embd);
     for (int i = 0; i < config_.n_embd; ++i) {
@@ -100,9 +111,9 @@ class Gpt {
       const auto& layer = layout_.layers[li];
       Vector x_residual = x;
       x = rmsnorm(g, x);
-      Vector q = linear(g, x, layer.attn_wq);
-      kv.keys[li].push_back(linear(g, x, layer.attn_wk));
-      kv.values[li].push_back(linear(g, x, layer.attn_wv));
+      auto [q, k, v] = query_key_value(g, x, layer, kv.keys[li].empty());
+      kv.keys[li].push_back(std::move(k));
+      kv.values[li].push_back(std::move(v));
       const auto& keys = kv.keys[li];
       const auto& values = kv.values[li];
       Vector x_attn;
@@ -133,7 +144,7 @@ class Gpt {
       x = linear(g, x, layer.mlp_fc2);
       for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
     }
-    return linear(g, x, layout_.lm_head);
+    return linear(g, x, layout_.lm_head, first_logit);
   }
 
   // microgpt.py's loss on one document: the mean over its n positions of
@@ -142,7 +153,7 @@ class Gpt {
   Ref loss(Graph<Policy>& g, const std::vector<int>& tokens, int n, KvCache& kv,
            Vector& losses) const {
     for (int pos = 0; pos < n; ++pos) {
-      auto probs = softmax(g, forward(g, tokens[pos], pos, kv));
+      auto probs = softmax(g, forward(g, tokens[pos], pos, kv, tokens[pos + 1]));
       losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
     }
     return g.mul(g.sum(losses), 1.0 / n);
@@ -162,12 +173,36 @@ class Gpt {
   }
 
  private:
-  // [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
-  Vector linear(Graph<Policy>& g, const Vector& x, const Matrix& w) const {
-    Vector out;
-    out.reserve(w.rows);
-    for (int o = 0; o < w.rows; ++o) out.push_back(row(g, x, w, o));
+  // [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w], row first_row made first.
+  Vector linear(Graph<Policy>& g, const Vector& x, const Matrix& w, int first_row = 0) const {
+    Vector out(w.rows);
+    out[first_row] = row(g, x, w, first_row);
+    for (int o = 0; o < w.rows; ++o) {
+      if (o != first_row) out[o] = row(g, x, w, o);
+    }
     return out;
+  }
+
+  // linear(x, attn_wq), linear(x, attn_wk), linear(x, attn_wv), their rows made
+  // head by head as the DFS first reaches them: the head's query rows (each
+  // followed by its key row while this position's key is the only key), then
+  // its key rows, then its value rows.
+  std::tuple<Vector, Vector, Vector> query_key_value(Graph<Policy>& g, const Vector& x,
+                                                     const typename ParamLayout::Layer& layer,
+                                                     bool only_key) const {
+    const int head_dim = config_.n_embd / config_.n_head;
+    Vector q(config_.n_embd), k(config_.n_embd), v(config_.n_embd);
+    for (int hs = 0; hs < config_.n_embd; hs += head_dim) {
+      for (int j = hs; j < hs + head_dim; ++j) {
+        q[j] = row(g, x, layer.attn_wq, j);
+        if (only_key) k[j] = row(g, x, layer.attn_wk, j);
+      }
+      if (!only_key) {
+        for (int j = hs; j < hs + head_dim; ++j) k[j] = row(g, x, layer.attn_wk, j);
+      }
+      for (int j = hs; j < hs + head_dim; ++j) v[j] = row(g, x, layer.attn_wv, j);
+    }
+    return {std::move(q), std::move(k), std::move(v)};
   }
 
   // sum(wi * xi for wi, xi in zip(w[o], x)), where nearly all of a step's

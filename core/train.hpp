@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,7 @@ class Trainer {
   }
 
   std::size_t num_params() { return model_.params().size(); }
+  std::span<typename Policy::Node> params() { return model_.params(); }
   AllocStats alloc_stats() const { return policy_.stats(); }
   std::uint64_t nodes_created() const { return graph_.nodes_created(); }
   const Policy& policy() const { return policy_; }
