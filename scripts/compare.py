@@ -83,7 +83,7 @@ HEADLINE_TOPO = "dfs"
 TOPO_ORDER = ["dfs", "creation", "hashset"]
 TOPO_PHRASES = {
     "dfs": "microgpt.py's faithful DFS order (`--topo dfs`)",
-    "creation": "the fast reverse-creation order (`--topo creation`)",
+    "creation": "the sort-free reverse-creation order (`--topo creation`)",
     "hashset": "the hash-set DFS (`--topo hashset`)",
 }
 # bench_train --engine. A config without "engine" ran the node graph, the engine the
@@ -97,7 +97,7 @@ MODES_POLICY = "arena"
 # README, not from the result files, which record only a hash of the output).
 TOPO_EXACTNESS = {
     "dfs": "microgpt.py's order, bit-identical",
-    "creation": "same printed output, last-bit drift",
+    "creation": "identical doubles to dfs, no sort",
     "hashset": "identical doubles to dfs",
 }
 ENGINE_EXACTNESS = {

@@ -393,7 +393,7 @@ class EngineTest(unittest.TestCase):
         base = ms_per_step(self.dfs["arena"])
         expected = {
             "`arena` · `--topo dfs`": (self.dfs["arena"], "microgpt.py's order, bit-identical"),
-            "`arena` · `--topo creation`": (self.creation["arena"], "same printed output, last-bit drift"),
+            "`arena` · `--topo creation`": (self.creation["arena"], "identical doubles to dfs, no sort"),
             "`arena` · `--topo hashset`": (self.hashset["arena"], "identical doubles to dfs"),
             "`--engine tape`": (self.tape, "fused ops, not bit-exact (gradients differ in the last bits)"),
         }
