@@ -184,9 +184,10 @@ class Gpt {
   }
 
   // linear(x, attn_wq), linear(x, attn_wk), linear(x, attn_wv), their rows made
-  // head by head as the DFS first reaches them: the head's query rows (each
-  // followed by its key row while this position's key is the only key), then
-  // its key rows, then its value rows.
+  // head by head, as the DFS first reaches them through the head's attention:
+  // its query rows, then its key rows, then its value rows. The first attention
+  // logit pairs query row j with row j of position 0's key, so at position 0,
+  // where that key is this position's own, query and key rows alternate.
   std::tuple<Vector, Vector, Vector> query_key_value(Graph<Policy>& g, const Vector& x,
                                                      const typename ParamLayout::Layer& layer,
                                                      bool only_key) const {
