@@ -285,7 +285,8 @@ int main(int argc, char** argv) {
       app.add_option(
              "--topo", o.topo,
              "backward's order: dfs (microgpt.py's DFS, marks in nodes), hashset (the DFS with "
-             "a visited set, as microgpt.py), creation (reverse creation order: no sort, same bits)")
+             "a visited set, as microgpt.py), creation (reverse creation order: no sort, same "
+             "bits)")
           ->check(CLI::IsMember({"dfs", "hashset", "creation"}))
           ->capture_default_str();
   app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
