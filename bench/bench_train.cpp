@@ -5,10 +5,7 @@
 //                                           process, then one comparison table
 //   bench_train --engine=tape               the fused-op tape instead of the
 //                                           node graph: the no-allocation ceiling
-#include <spawn.h>
 #include <sys/sysinfo.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -18,9 +15,8 @@
 #include "allocators/registry.hpp"
 #include "bench/context.hpp"
 #include "bench/report.hpp"
+#include "bench/worker.hpp"
 #include "core/tape_model.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -91,7 +87,10 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
   };
   Measurement result;
   if (o.engine == kTapeEngine) {
-    return make_measurement(kTapeEngine, run_tape_microgpt(data, o.run, print), hash);
+    // Two statements: `hash` is read only after the run has printed everything
+    // (in one call, the argument could be copied before the run fills it).
+    const RunResult run = run_tape_microgpt(data, o.run, print);
+    return make_measurement(kTapeEngine, run, hash);
   }
   with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
     RunResult run = run_microgpt<P>(data, o.run, print);
@@ -117,37 +116,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                                    "--samples",    std::to_string(o.run.samples),
                                    "--data",       data_path};
   if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  pid_t pid = 0;
-  int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
-  if (spawned != 0) {
-    close(pipe_fds[0]);
-    throw std::runtime_error("cannot start a worker process");
-  }
-  std::string output;
-  char buffer[4096];
-  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
-    output.append(buffer, std::size_t(n));
-  close(pipe_fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error("the " + allocator + " worker failed (" +
-                             (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                                  : "exit " + std::to_string(WEXITSTATUS(status))) +
-                             ")");
-  }
+  const std::string output = run_worker_process(allocator, args);
   auto record = parse_record(output.substr(output.rfind("mga-record") == std::string::npos
                                                ? output.size()
                                                : output.rfind("mga-record")));
