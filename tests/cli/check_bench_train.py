@@ -3,7 +3,7 @@
 and summary of a single run, the --allocator=all table, the --json file and
 the tape engine.
 
-Usage: check_bench_train.py BENCH_TRAIN DATASET
+Usage: check_bench_train.py BENCH_TRAIN DATASET [REFERENCE_DIR]
 """
 import json
 import subprocess
@@ -63,6 +63,46 @@ def check_tape_engine(directory: Path) -> None:
               f"--engine=tape with {option} is refused in one line: {refused.stderr!r}")
 
 
+def fnv1a64(data: bytes) -> str:
+    value = 14695981039346656037
+    for byte in data:
+        value = ((value ^ byte) * 1099511628211) % 2**64
+    return str(value)
+
+
+def recorded_hashes(json_path: Path) -> dict[str, set[str]]:
+    report = json.loads(json_path.read_text())
+    return {r["allocator"]: {rep["output_fnv1a64"] for rep in r["repetitions"]} for r in report["runs"]}
+
+
+def check_output_hashes(directory: Path, reference_dir: Path) -> None:
+    """Every engine, backward order and policy records the hash of what it printed,
+    and for a configuration microgpt.py was run with, that is the hash of its bytes."""
+    empty = fnv1a64(b"")
+    cases = [  # (reference file, bench_train arguments); both print microgpt.py's bytes
+        ("microgpt_py_embd8_head2_layer2_block8_seed5_steps25.txt",
+         ["--n-embd", "8", "--n-head", "2", "--n-layer", "2", "--block-size", "8", "--seed", "5",
+          "--steps", "25"]),
+        ("microgpt_py_seed42_steps1000.txt", ["--steps", "1000"]),
+    ]
+    for reference_name, config in cases:
+        reference = reference_dir / reference_name
+        if not reference.exists() or Path(DATA).name != "names.txt":
+            print(f"skipped: output hashes against {reference} (reference or full dataset absent)")
+            continue
+        expected = fnv1a64(reference.read_bytes())
+        runs = ([["--allocator=all", "--topo", topo] for topo in ["dfs", "creation"]]
+                if "25" in config else [["--allocator=arena", "--topo=creation", "--repeat", "2"]])
+        runs.append(["--engine=tape", "--repeat", "2"])
+        for index, extra in enumerate(runs):
+            json_path = directory / f"hash{index}.json"
+            run(*config, *extra, "--quiet", "--data", DATA, "--json", str(json_path))
+            for name, hashes in recorded_hashes(json_path).items():
+                check(empty not in hashes, f"{name} {extra}: recorded the hash of empty output")
+                check(hashes == {expected},
+                      f"{name} {extra}: output hash {sorted(hashes)} is not {reference_name}'s {expected}")
+
+
 def check_all_table_and_json(directory: Path) -> None:
     json_path = directory / "all.json"
     out = run("--allocator=all", "--repeat", "2", "--steps", "3", "--samples", "1", "--quiet",
@@ -99,8 +139,10 @@ def check_all_table_and_json(directory: Path) -> None:
 
 if __name__ == "__main__":
     BENCH_TRAIN, DATA = sys.argv[1], sys.argv[2]
+    REFERENCE_DIR = Path(sys.argv[3]) if len(sys.argv) > 3 else Path(DATA).parent.parent / "reference"
     check_single_run()
     with tempfile.TemporaryDirectory() as directory:
+        check_output_hashes(Path(directory), REFERENCE_DIR)
         check_all_table_and_json(Path(directory))
         check_tape_engine(Path(directory))
     print("bench_train console and JSON output: OK")
