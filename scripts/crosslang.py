@@ -9,7 +9,7 @@ of the statistics). Chain: bench-alloc.ts under Node, Bun and Deno and
 scripts/chain.py under CPython. Runs go round-robin across the runtimes, so
 drift hits all alike; the JSON (results/<machine>/crosslang.json, written
 atomically) has every repetition and median, min, max, mean, stddev and cv.
-Progress goes to stderr. See --help.
+Progress goes to stderr.
 """
 from __future__ import annotations
 
