@@ -155,7 +155,15 @@ def check(machines: list[Machine], reference_dir: str, references: dict | None) 
             group.runs.append((machine.name if several else None, run))
     for group in groups.values():
         group.reference = reference_for(group.config, references)
-    return Exactness(reference_dir, references, list(groups.values()))
+    return Exactness(reference_dir, references, sorted(groups.values(), key=group_order))
+
+
+def group_order(group: Group) -> tuple:
+    """The default shape first, then shapes in increasing order; more steps first."""
+    values = dict(group.config)
+    shape = tuple(v if isinstance(v, int) else 0 for v in values["shape"])
+    steps = values["steps"] if isinstance(values["steps"], int) else 0
+    return (shape != DEFAULT_SHAPE, shape, -steps, str(group.config))
 
 
 def _part_order(key: str) -> tuple:
