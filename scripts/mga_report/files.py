@@ -40,6 +40,8 @@ def read_json(path: Path):
         raise BadFile(f"malformed JSON at line {error.lineno} column {error.colno} ({error.msg})") from None
     except RecursionError:
         raise BadFile("malformed JSON (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise BadFile(f"unreadable JSON ({error})") from None
 
 
 def is_number(value) -> bool:

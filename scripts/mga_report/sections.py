@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import analysis, fmt
+from .charts import CHART_FILES
 from .exactness import Exactness
 from .figures import Figures
 from .gbench import share_value
@@ -27,8 +28,6 @@ def topo_phrase(topo: str) -> str:
 
 
 def image(charts: set, key: str, alt: str) -> list[str]:
-    from .charts import CHART_FILES
-
     return [f"![{alt}](charts/{CHART_FILES[key]})", ""] if key in charts else []
 
 

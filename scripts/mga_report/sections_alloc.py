@@ -161,10 +161,15 @@ def trend(small: float, large: float) -> str:
     return "stay about as far apart"
 
 
-def ns_spread(runs: dict) -> float | None:
-    """Slowest policy's ns per node over the fastest's."""
-    values = [r.ns_per_node for r in runs.values() if r.ns_per_node]
-    return max(values) / min(values) if len(values) > 1 else None
+def ns_spread(label: str, runs: dict):
+    """The slowest policy's time per node over the fastest's, with its interval (None
+    with fewer than two policies)."""
+    timed = [r for r in runs.values() if r.ns_per_node]
+    if len(timed) < 2:
+        return None
+    slowest = max(timed, key=lambda r: r.ns_per_node)
+    fastest = min(timed, key=lambda r: r.ns_per_node)
+    return analysis.speed_ratio(label, fastest, slowest)
 
 
 def size_divergence(machine: Machine, roles, points) -> str:
@@ -175,10 +180,11 @@ def size_divergence(machine: Machine, roles, points) -> str:
     (small_nodes, small_key, small_runs), (large_nodes, large_key, large_runs) = sized[0], sized[-1]
     where_small = f"({size_key_label(small_key, machine)}, {small_nodes:,.0f} nodes/step)"
     where_large = f"({size_key_label(large_key, machine)}, {large_nodes:,.0f} nodes/step)"
-    spread_small, spread_large = ns_spread(small_runs), ns_spread(large_runs)
+    spread_small = ns_spread(f"{machine.name}|spread|{small_key}", small_runs)
+    spread_large = ns_spread(f"{machine.name}|spread|{large_key}", large_runs)
     spread = ("" if spread_small is None or spread_large is None else
-              f"; across all policies the slowest takes {spread_small:.2f}× the fastest's time per node at the "
-              f"smallest shape and {spread_large:.2f}× at the largest")
+              f"; across all policies the slowest takes {fmt.ratio_ci(spread_small)} the fastest's time per node "
+              f"at the smallest shape and {fmt.ratio_ci(spread_large)} at the largest")
     base, reference = roles.baseline, roles.no_alloc_reference
     pairs = [(runs.get(base), runs.get(reference)) for runs in (small_runs, large_runs)] if base and reference else []
     if pairs and all(a and b and a.ns_per_node and b.ns_per_node for a, b in pairs):
@@ -190,5 +196,5 @@ def size_divergence(machine: Machine, roles, points) -> str:
                 f"{trend(small.point, large.point)} as the graph grows{spread}.")
     if spread:
         return (f"From the smallest shape {where_small} to the largest {where_large} the policies "
-                f"{trend(spread_small, spread_large)}{spread}.")
+                f"{trend(spread_small.point, spread_large.point)}{spread}.")
     return "No policy ran at both the smallest and the largest shape, so there is no size trend to describe."

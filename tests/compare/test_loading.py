@@ -164,6 +164,16 @@ class MallocAndSeedTest(unittest.TestCase):
 
 
 class FileKindsTest(unittest.TestCase):
+    def test_a_number_too_long_to_read_skips_the_file_in_one_line(self):
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_b",), with_bad_files=False)
+            path = results / "machine_b" / "bench_train.json"
+            path.write_text(path.read_text().replace('"seed": 42', '"seed": ' + "9" * 5000))
+            loaded, stderr = quiet_load(results)
+        self.assertEqual(loaded.machines, {})
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertIn("bench_train.json: unreadable JSON", stderr)
+
     def test_schema_1_crosslang_file_is_skipped_with_one_line(self):
         with tempfile.TemporaryDirectory() as temp:
             results = make_results_dir(Path(temp), machines=("machine_b",), with_bad_files=False)
