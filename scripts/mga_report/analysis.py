@@ -213,6 +213,8 @@ LESS_THAN_PROPORTIONAL = ("faster allocators do train faster, but far less than 
                           "throughput does not explain training speed")
 DOES_NOT = "allocation throughput does not explain training speed"
 CANNOT_TELL = "too few policies to tell"
+SHORT = {EXPLAINS: "largely explains", LESS_THAN_PROPORTIONAL: "less than in proportion", DOES_NOT: "does not explain",
+         CANNOT_TELL: CANNOT_TELL}  # the verdicts in a table cell
 
 
 def explains(slope: float | None, r: float | None) -> str:

@@ -68,7 +68,9 @@ def throughput_sentences(fig: Figures) -> list[str]:
                    "left out)")
     else:
         subject = f"Across the {count} policies (none is marked reference-counted)"
-    sentences = [f"{subject}, {fit_clause(robust)}: **{verdict.words}**."]
+    fragile = not verdict.survives or verdict.slope_spans_threshold or verdict.r_spans_threshold
+    hedge = "on the point estimates, " if fragile else ""
+    sentences = [f"{subject}, {fit_clause(robust)}: {hedge}**{verdict.words}**."]
     if verdict.slope_range is not None:
         ranges = f"slopes {verdict.slope_range[0]:.2f}–{verdict.slope_range[1]:.2f}"
         if verdict.r_range is not None:
@@ -77,7 +79,7 @@ def throughput_sentences(fig: Figures) -> list[str]:
             sentences.append(f"This verdict survives removing any one of these policies ({ranges}).")
         else:
             flips = "; ".join(f"without `{policy}` the slope is {fmt.number(s, 2)} and r = {fmt.number(r, 2)}, "
-                              f"so {words}" for policy, s, r, words in verdict.flips)
+                              f"{analysis.SHORT[words]}" for policy, s, r, words in verdict.flips)
             sentences.append(f"This verdict does not survive removing a single policy: {flips} "
                              f"(leave-one-out {ranges}).")
     doubts = []
@@ -89,8 +91,10 @@ def throughput_sentences(fig: Figures) -> list[str]:
         sentences.append(f"The thresholds lie inside the intervals ({' and '.join(doubts)}), so the "
                          "measurements do not settle the verdict either way.")
     if found.without and found.everyone.slope is not None:
-        sentences.append(f"With {fmt.names(found.without)} included, {fit_clause(found.everyone)}, which "
-                         f"would read: {analysis.explains(found.everyone.slope.point, found.everyone.r.point if found.everyone.r else None)}.")
+        everyone = found.everyone
+        words = analysis.explains(everyone.slope.point, everyone.r.point if everyone.r else None)
+        sentences.append(f"With {fmt.names(found.without)} included, {fit_clause(everyone)}: "
+                         f"{analysis.SHORT[words]}.")
     return sentences
 
 

@@ -19,7 +19,7 @@ def fit_row(label: str, fit) -> list[str]:
     r = fit.r
     return [label, str(len(fit.names)), fmt.value_ci(fit.slope), f"{10 ** fit.slope.point:.2f}×",
             fmt.value_ci(r) if r else "n/a (fewer than 3 points)",
-            analysis.explains(fit.slope.point, r.point if r else None)]
+            analysis.SHORT[analysis.explains(fit.slope.point, r.point if r else None)]]
 
 
 def section_throughput(machines: list, figures: dict, charts: set) -> list[str]:
@@ -32,7 +32,8 @@ def section_throughput(machines: list, figures: dict, charts: set) -> list[str]:
         "The claim under test: *allocation throughput explains training speed*. If it did, a policy that "
         "allocates k× faster would train close to k× faster (log–log slope near 1) and the ranking would agree "
         "(Pearson r on log values near 1). The verdict says throughput largely explains speed only when "
-        f"r ≥ {RANKING_AGREES_R} and the slope ≥ {PROPORTIONAL_SLOPE}. It is taken from the *robust* fit, which "
+        f"r ≥ {RANKING_AGREES_R} and the slope ≥ {PROPORTIONAL_SLOPE} (*largely explains*; with r alone: *less "
+        "than in proportion*; else *does not explain*). It is taken from the *robust* fit, which "
         "leaves out the reference-counted policy (its cost is reference counting, not allocation), and is "
         "checked by removing each remaining policy in turn (leave-one-out). Intervals: 95% percentile "
         "bootstrap that resamples the policies and, within each, its repetitions. Controls (layout controls, "
@@ -74,8 +75,8 @@ def leave_one_out_lines(fig) -> list[str]:
     found, verdict = fig.throughput, fig.verdict
     if not found.loo:
         return []
-    rows = [[f"without {fmt.code(policy)}", fmt.number(s, 3), fmt.number(r, 3), words + (" ⚠ differs" if
-            words != verdict.words else "")]
+    rows = [[f"without {fmt.code(policy)}", fmt.number(s, 3), fmt.number(r, 3),
+             analysis.SHORT[words] + (" ⚠ differs" if words != verdict.words else "")]
             for policy, (s, r) in found.loo.items() for words in [analysis.explains(s, r)]]
     survives = ("survives removing any one policy" if verdict.survives else
                 "does **not** survive removing a single policy")
