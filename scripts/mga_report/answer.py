@@ -119,7 +119,8 @@ def saving_sentences(fig: Figures) -> list[str]:
     if base is not None and reference in speeds:
         sentences.append(fmt.speed_words(speeds[reference], f"`{reference}`", f"`{base.name}`") +
                          f" with {machine.headline_topo}.")
-    others = {p: s for p, s in speeds.items() if p not in (roles.baseline, reference)}
+    others = {p: s for p, s in speeds.items()
+              if p not in (roles.baseline, reference) and p not in roles.controls}  # controls are no strategy
     if others:
         best = max(others, key=lambda p: others[p].point)
         sentences.append("The fastest other policy: " + fmt.speed_words(others[best], f"`{best}`",

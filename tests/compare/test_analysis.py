@@ -141,6 +141,7 @@ class VerdictTest(unittest.TestCase):
         self.assertEqual(found.controls, (last,))
         self.assertNotIn(last, found.everyone.names)
         self.assertNotIn(last, found.loo)
+        self.assertNotIn(f"`{last}`", answer.answer_paragraph(computed["flip"]), "a control is no strategy")
 
 
 if __name__ == "__main__":
