@@ -5,17 +5,29 @@
 namespace mga {
 
 std::optional<Seed> Seed::parse(std::string_view text) {
+  // As Python's int(text): surrounding whitespace, a sign, and digits with
+  // single underscores between them ("1_000").
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
   Seed seed;
   if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
     seed.negative_ = text[0] == '-';
     text.remove_prefix(1);
   }
-  if (text.empty() || text.size() > kMaxDigits ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
+  std::string digits;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c >= '0' && c <= '9') {
+      digits += c;
+    } else if (c != '_' || i == 0 || i + 1 == text.size() || text[i + 1] == '_') {
+      return std::nullopt;
+    }
+  }
+  if (digits.empty() || digits.size() > kMaxDigits) return std::nullopt;
   // words = words * 10 + digit, nine digits at a time.
-  for (std::size_t at = 0; at < text.size(); at += 9) {
-    const std::string_view chunk = text.substr(at, 9);
+  for (std::size_t at = 0; at < digits.size(); at += 9) {
+    const std::string_view chunk = std::string_view(digits).substr(at, 9);
     std::uint64_t scale = 1, carry = 0;
     for (char c : chunk) {
       scale *= 10;
@@ -28,10 +40,10 @@ std::optional<Seed> Seed::parse(std::string_view text) {
     }
     if (carry != 0) seed.words_.push_back(static_cast<std::uint32_t>(carry));
   }
-  const std::size_t first_digit = std::min(text.find_first_not_of('0'), text.size() - 1);
-  const std::string_view digits = text.substr(first_digit);
-  seed.negative_ = seed.negative_ && digits != "0";
-  seed.decimal_ = (seed.negative_ ? "-" : "") + std::string(digits);
+  const std::size_t first_digit = std::min(digits.find_first_not_of('0'), digits.size() - 1);
+  const std::string canonical = digits.substr(first_digit);
+  seed.negative_ = seed.negative_ && canonical != "0";
+  seed.decimal_ = (seed.negative_ ? "-" : "") + canonical;
   return seed;
 }
 

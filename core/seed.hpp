@@ -29,8 +29,8 @@ class Seed {
       words_.push_back(static_cast<std::uint32_t>(magnitude));
   }
 
-  // Decimal digits with an optional sign ("-1", "+7", "007"); nullopt for
-  // anything else, or for more than kMaxDigits digits.
+  // A decimal integer as Python's int(text) reads one ("-1", "+7", "007",
+  // " 5 ", "1_000"); nullopt for anything else, or more than kMaxDigits digits.
   static std::optional<Seed> parse(std::string_view text);
 
   bool negative() const { return negative_ && !words_.empty(); }

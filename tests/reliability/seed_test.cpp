@@ -62,6 +62,7 @@ for text in sys.argv[1:]:
 TEST(Seed, CanonicalDecimalIsRecorded) {
   EXPECT_EQ(mga::Seed::parse("-0")->decimal(), "0");
   EXPECT_EQ(mga::Seed::parse("+007")->decimal(), "7");
+  EXPECT_EQ(mga::Seed::parse(" -1_000 ")->decimal(), "-1000");
   EXPECT_EQ(mga::Seed::parse("-18446744073709551616")->decimal(), "-18446744073709551616");
   EXPECT_EQ(mga::Seed(-5).decimal(), "-5");
   EXPECT_EQ(mga::Seed::parse("18446744073709551616")->key(), (std::vector<std::uint32_t>{0, 0, 1}));
@@ -95,12 +96,14 @@ TEST(Seed, OnlyNonIntegersAreRefused) {
   TempDir dir;
   const std::string data = dir.write("names.txt", kNames);
   for (const std::string& bad :
-       std::vector<std::string>{"1.5", "1e3", "0x10", "abc", " 5", "5 ", "--", "-", "+", "1_000",
-                                std::string(4301, '9')}) {
+       std::vector<std::string>{"1.5", "1e3", "0x10", "abc", "--", "-", "+", "- 5", "1__000", "_1",
+                                "1_", "", std::string(4301, '9')}) {
     SCOPED_TRACE(bad.substr(0, 20));
     expect_refused(bench(small_run(data, {"--seed=" + bad})), kBadInput, "--seed");
   }
   expect_success(bench(small_run(data, {"--seed=" + std::string(4300, '9')})));
+  // What Python's int() reads is an integer too.
+  EXPECT_EQ(trained(data, {"--seed= 1_000 "}), trained(data, {"--seed=1000"}));
 }
 
 // The JSON records the seed as given, a JSON integer of any size that Python reads exactly.
