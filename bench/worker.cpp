@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 extern char** environ;
 
@@ -195,21 +196,22 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(limits.timeout_seconds));
   std::string output, errors, failure;
+  // Milliseconds to the deadline (-1: none); sets `failure` once it has passed.
+  auto time_left = [&]() -> int {
+    if (limits.timeout_seconds <= 0) return -1;
+    const auto left = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
+    if (left > 0) return int(std::min(left + 1, 60'000.0));
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", limits.timeout_seconds);
+    failure =
+        "did not finish within " + std::string(seconds) + " s (--worker-timeout) and was killed";
+    return 0;
+  };
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_pipes = 2;
   while (open_pipes > 0 && failure.empty()) {
-    int wait_ms = -1;
-    if (limits.timeout_seconds > 0) {
-      const auto left = std::chrono::duration<double, std::milli>(deadline - Clock::now()).count();
-      if (left <= 0) {
-        char seconds[32];
-        std::snprintf(seconds, sizeof seconds, "%g", limits.timeout_seconds);
-        failure = "did not finish within " + std::string(seconds) +
-                  " s (--worker-timeout) and was killed";
-        break;
-      }
-      wait_ms = int(std::min(left + 1, 60'000.0));
-    }
+    const int wait_ms = time_left();
+    if (!failure.empty()) break;
     if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
       failure = std::string("could not be read: ") + std::strerror(errno);
       break;
@@ -240,11 +242,18 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
   for (auto& fd : fds) {
     if (fd.fd >= 0) close(fd.fd);
   }
+  // A worker that closed its pipes may still run: the deadline holds until it exits.
+  siginfo_t info{};
+  while (failure.empty() && limits.timeout_seconds > 0) {
+    info.si_pid = 0;
+    if (waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | WNOHANG) == 0 && info.si_pid == pid)
+      break;
+    if (time_left() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   if (!failure.empty()) kill(pid, SIGKILL);
   // Wait without reaping, then reap with signals held: until g_worker_pid is
   // cleared the pid stays a zombie of ours, so the handler never signals a
   // process that reused it.
-  siginfo_t info{};
   while (waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
   }
   sigprocmask(SIG_BLOCK, &forwarded, &previous);
@@ -270,14 +279,14 @@ std::string worker_fault_for_run(int run) {
   const std::string spec = value;
   const auto at = spec.find('@');
   const std::string kind = spec.substr(0, at);
-  const bool known = kind == "crash" || kind == "exit" || kind == "hang" || kind == "garbage" ||
-                     kind == "flood" || kind == "differ";
+  const bool known = kind == "crash" || kind == "exit" || kind == "hang" || kind == "mute" ||
+                     kind == "garbage" || kind == "flood" || kind == "differ";
   char* end = nullptr;
   const long target = at == std::string::npos ? 0 : std::strtol(spec.c_str() + at + 1, &end, 10);
   if (!known || target < 1 || end == nullptr || *end != '\0') {
     throw WorkerError(
         std::string(kWorkerFaultVariable) + "='" + one_line(spec) +
-        "': expected KIND@RUN, KIND one of crash, exit, hang, garbage, flood, differ");
+        "': expected KIND@RUN, KIND one of crash, exit, hang, mute, garbage, flood, differ");
   }
   return target == run ? kind : "";
 }
@@ -286,13 +295,14 @@ void emit_worker_record(Measurement m, const std::string& fault) {
   if (fault == "crash") {
     const rlimit no_core{0, 0};  // no core file left behind by a test
     setrlimit(RLIMIT_CORE, &no_core);
-    raise(SIGSEGV);
+    raise(SIGABRT);  // not SIGSEGV: AddressSanitizer would catch that and exit 1
   }
   if (fault == "exit") {
     std::fprintf(stderr, "bench_train: injected failure (%s)\n", kWorkerFaultVariable);
     std::exit(1);
   }
-  if (fault == "hang") {
+  if (fault == "hang" || fault == "mute") {
+    if (fault == "mute") close(STDOUT_FILENO), close(STDERR_FILENO);
     for (;;) pause();
   }
   if (fault == "garbage") {

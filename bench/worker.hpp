@@ -53,9 +53,10 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
 // MGA_WORKER_FAULT=KIND@RUN makes the RUN-th worker bench_train starts (1 is
 // the first) misbehave instead of printing its record; bench_train passes the
 // KIND to that worker alone (hidden option --inject-fault). Kinds:
-//   crash   dies of SIGSEGV             exit     exits 1 with a message on stderr
-//   hang    never finishes              garbage  prints a line that is no record
-//   flood   prints more than 1 MiB      differ   reports a different output hash
+//   crash   dies of SIGABRT             exit     exits 1 with a message on stderr
+//   hang    never finishes              mute     closes stdout and stderr, never finishes
+//   garbage prints a line, no record    flood    prints more than 1 MiB
+//   differ  reports a different output hash
 inline constexpr const char* kWorkerFaultVariable = "MGA_WORKER_FAULT";
 
 // The fault for the run-th worker, "" if none. Throws WorkerError if the

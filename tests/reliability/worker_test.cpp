@@ -167,11 +167,14 @@ const std::vector<std::string> kAll = {"--allocator", "all"};
 INSTANTIATE_TEST_SUITE_P(
     Protocol, WorkerFaults,
     ::testing::Values(
-        FaultCase{"crash@2", kAll, "worker shared_ptr (run 2 of 7) was killed by signal 11"},
+        FaultCase{"crash@2", kAll, "worker shared_ptr (run 2 of 7) was killed by signal 6 (Aborted)"},
         FaultCase{"exit@1", kAll, "worker new (run 1 of 7) exited with status 1: injected"},
         FaultCase{"hang@3",
                   {"--allocator", "all", "--worker-timeout", "1"},
                   "worker arena (run 3 of 7) did not finish within 1 s"},
+        FaultCase{"mute@2",
+                  {"--allocator", "all", "--worker-timeout", "1"},
+                  "worker shared_ptr (run 2 of 7) did not finish within 1 s"},
         FaultCase{"garbage@1", kAll, "printed no valid record"},
         FaultCase{"flood@1", kAll, "printed more than 1048576 bytes"},
         FaultCase{"crash@1", {"--engine", "tape", "--repeat", "2"}, "worker tape (run 1 of 2)"},
