@@ -28,7 +28,7 @@ struct Options {
   RunConfig run;
   std::string seed = "42";  // any integer, as Python's random.seed
   std::string rng = "python";
-  std::string topo = "dfs";
+  std::string topo{to_string(TopoOrder::dfs)};
   std::string data;
   std::string json;
   int repeat = 1;
@@ -293,6 +293,7 @@ int main(int argc, char** argv) {
       ->check([](const std::string& text) -> std::string {
         return Seed::parse(text) ? "" : "not an integer of at most 4300 digits: '" + text + "'";
       })
+      ->type_name("INT")
       ->capture_default_str();
   app.add_option("--rng", o.rng,
                  "python: CPython's MT19937 like microgpt.py; mulberry32: like microgpt.ts")
