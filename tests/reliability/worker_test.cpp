@@ -167,7 +167,8 @@ const std::vector<std::string> kAll = {"--allocator", "all"};
 INSTANTIATE_TEST_SUITE_P(
     Protocol, WorkerFaults,
     ::testing::Values(
-        FaultCase{"crash@2", kAll, "worker shared_ptr (run 2 of 7) was killed by signal 6 (Aborted)"},
+        FaultCase{"crash@2", kAll,
+                  "worker shared_ptr (run 2 of 7) was killed by signal 6 (Aborted)"},
         FaultCase{"exit@1", kAll, "worker new (run 1 of 7) exited with status 1: injected"},
         FaultCase{"hang@3",
                   {"--allocator", "all", "--worker-timeout", "1"},
