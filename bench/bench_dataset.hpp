@@ -1,5 +1,7 @@
-// The names both Google Benchmark programs train on: $MGA_DATA, else
-// /work/shared/data/names.txt, else a few built-in names so they always run.
+// The names both Google Benchmark programs train on: the dataset location
+// rule of core/dataset.hpp ($MGA_DATA, else ../shared/data/names.txt, else
+// data/names.txt; never downloaded here), else a few built-in names so they
+// always run (the JSON context says which).
 #pragma once
 
 #include <cstdlib>
@@ -16,12 +18,13 @@ struct BenchDataset {
 
 inline BenchDataset load_bench_dataset() {
   const char* env = std::getenv("MGA_DATA");
-  std::string source = env && *env ? env : "/work/shared/data/names.txt";
   try {
-    return {load_dataset(source), source};
-  } catch (const DatasetError&) {
+    const std::string path = resolve_dataset(env ? env : "", {.download = false});
+    return {load_dataset(path), path};
+  } catch (const DatasetError& e) {
     return {parse_dataset("emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\n"),
-            "built-in names (dataset not found at " + source + ")"};
+            env && *env ? std::string("built-in names (") + e.what() + ")"
+                        : "built-in names (no names.txt by the location rule; set MGA_DATA)"};
   }
 }
 

@@ -9,7 +9,8 @@
 // items_per_second = graph nodes made per second (Graph::nodes_created());
 // allocator_calls/iter, allocator_bytes/iter: bench/memory_manager.hpp.
 //
-// Documents: $MGA_DATA, else /work/shared/data/names.txt, else a few built-in names.
+// Documents: bench/bench_dataset.hpp ($MGA_DATA, else the dataset location rule,
+// else a few built-in names).
 #include <benchmark/benchmark.h>
 
 #include <cmath>

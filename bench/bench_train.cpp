@@ -5,8 +5,6 @@
 //                                           process, then one comparison table
 //   bench_train --engine=tape               the fused-op tape instead of the
 //                                           node graph: the no-allocation ceiling
-#include <sys/sysinfo.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -14,6 +12,8 @@
 
 #include "allocators/registry.hpp"
 #include "bench/context.hpp"
+#include "bench/memory_guard.hpp"
+#include "bench/output_file.hpp"
 #include "bench/report.hpp"
 #include "bench/worker.hpp"
 #include "core/tape_model.hpp"
@@ -26,13 +26,17 @@ struct Options {
   std::string engine = "graph";
   std::string allocator = "new";
   RunConfig run;
+  std::string seed = "42";  // any integer, as Python's random.seed
   std::string rng = "python";
-  std::string topo = "dfs";
+  std::string topo{to_string(TopoOrder::dfs)};
   std::string data;
   std::string json;
   int repeat = 1;
   bool quiet = false;
-  bool worker = false;  // internal: one quiet run that prints a record line
+  bool force = false;            // run even if the memory estimate exceeds the machine's
+  double worker_timeout = 3600;  // seconds per worker process, 0 for none
+  bool worker = false;           // internal: one quiet run that prints a record line
+  std::string inject_fault;      // internal: see MGA_WORKER_FAULT in bench/worker.hpp
 };
 
 constexpr std::string_view kTapeDescription =
@@ -46,26 +50,13 @@ std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
   return hash;
 }
 
-// Nodes one training step can create at most (every document at least
-// block_size long); used to refuse configurations that cannot fit in memory.
-double max_nodes_per_step(const ModelConfig& c, int vocab) {
-  const double e = c.n_embd, b = c.block_size, l = c.n_layer;
-  const double rmsnorm = 3 * e + 6, linear_per_in_out = 2 * e + 1;
-  const double per_position = e + rmsnorm +
-                              l * (2 * rmsnorm + 4 * e * linear_per_in_out +
-                                   4 * e * linear_per_in_out + e * (8 * e + 1) + 6 * e) +
-                              vocab * (2 * e + 1) + 6.0 * vocab + 4;
-  const double attention = l * (4 * e + 9 * c.n_head + 8) * b * (b + 1) / 2;
-  return b * per_position + attention;
-}
-
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
   return {{"engine", json_string(o.engine)},
           {"steps", std::to_string(o.run.steps)},
-          {"seed", std::to_string(o.run.seed)},
+          {"seed", o.run.seed.decimal()},  // a JSON integer of any size, as given
           {"rng", json_string(o.rng)},
-          {"topo", json_string(o.topo)},
+          {"topo", json_string(to_string(o.run.topo))},
           {"n_embd", std::to_string(m.n_embd)},
           {"n_head", std::to_string(m.n_head)},
           {"n_layer", std::to_string(m.n_layer)},
@@ -99,28 +90,42 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
   return result;
 }
 
-// Runs this program again as a worker for one policy and returns its record.
-Measurement run_worker(const Options& o, const std::string& allocator,
-                       const std::string& data_path) {
+// Runs this program again as a worker for one policy (the run-th worker of
+// `runs`) and returns its record, checked against what was asked.
+Measurement run_worker(const Options& o, const std::string& allocator, const std::string& data_path,
+                       int run, int runs) {
   const auto& m = o.run.model;
-  std::vector<std::string> args = {"bench_train",  "--worker",
-                                   "--engine",     o.engine,
-                                   "--steps",      std::to_string(o.run.steps),
-                                   "--seed",       std::to_string(o.run.seed),
-                                   "--rng",        o.rng,
-                                   "--topo",       o.topo,
-                                   "--n-embd",     std::to_string(m.n_embd),
-                                   "--n-head",     std::to_string(m.n_head),
-                                   "--n-layer",    std::to_string(m.n_layer),
-                                   "--block-size", std::to_string(m.block_size),
-                                   "--samples",    std::to_string(o.run.samples),
-                                   "--data",       data_path};
+  std::vector<std::string> args = {"bench_train", "--worker"};
+  const std::pair<const char*, std::string> options[] = {
+      {"--engine", o.engine},
+      {"--steps", std::to_string(o.run.steps)},
+      {"--seed", o.run.seed.decimal()},
+      {"--rng", o.rng},
+      {"--topo", std::string(to_string(o.run.topo))},
+      {"--n-embd", std::to_string(m.n_embd)},
+      {"--n-head", std::to_string(m.n_head)},
+      {"--n-layer", std::to_string(m.n_layer)},
+      {"--block-size", std::to_string(m.block_size)},
+      {"--samples", std::to_string(o.run.samples)},
+      {"--data", data_path}};
+  // "--seed=-5", not "--seed" "-5": a value never reads as an option.
+  for (const auto& [flag, value] : options) args.push_back(std::string(flag) + "=" + value);
   if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
-  const std::string output = run_worker_process(allocator, args);
-  auto record = parse_record(output.substr(output.rfind("mga-record") == std::string::npos
-                                               ? output.size()
-                                               : output.rfind("mga-record")));
-  if (!record) throw std::runtime_error("the " + allocator + " worker printed no result");
+  const std::string fault = worker_fault_for_run(run);
+  if (!fault.empty()) args.insert(args.end(), {"--inject-fault", fault});
+  const std::string label =
+      allocator + " (run " + std::to_string(run) + " of " + std::to_string(runs) + ")";
+  const std::string output =
+      run_worker_process(label, args, {}, {.timeout_seconds = o.worker_timeout});
+  auto record = parse_record(output.substr(0, output.find('\n')));
+  if (!record || output.find('\n') + 1 != output.size()) {
+    throw WorkerError("worker " + label + " printed no valid record (it printed '" +
+                      one_line(output.substr(0, 80)) + "')");
+  }
+  if (record->allocator != allocator || record->steps != o.run.steps) {
+    throw WorkerError("worker " + label + " measured " + record->allocator + " for " +
+                      std::to_string(record->steps) + " steps");
+  }
   return *record;
 }
 
@@ -131,33 +136,57 @@ std::string description_of(const Options& o, const std::string& allocator) {
   return description;
 }
 
+// Input refused before any training: exit 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Refuses a run whose estimated memory exceeds the machine's, unless --force.
+// The rule is in bench/memory_guard.hpp.
+using MemoryRefused = UsageError;
+void check_memory(const Options& o, const MemoryEstimate& estimate) {
+  const std::string refusal = memory_refusal(estimate, memory_limit());
+  if (!refusal.empty() && !o.force) throw MemoryRefused(refusal);
+}
+
+void check_model_memory(const Options& o, const Dataset& data, double file_bytes) {
+  const auto& model = o.run.model;
+  const DataShape shape{file_bytes, double(data.docs.size()), data.vocab_size(),
+                        int(std::min<std::size_t>(model.block_size, data.docs.longest() + 1))};
+  if (o.engine == kTapeEngine) {
+    // Tape offsets are ints: beyond that no --force can help.
+    if (tape_activations(model, shape.vocab, shape.positions) > 2147483647.0)
+      throw MemoryRefused("the tape engine holds at most 2^31 - 1 activations per step");
+    return check_memory(o, estimate_tape_run(model, shape));
+  }
+  std::vector<std::pair<std::string, NodeCost>> costs;
+  for_each_policy([&]<class P>(std::type_identity<P>) {
+    if (o.allocator == "all" || o.allocator == P::name)
+      costs.emplace_back(std::string(P::name), node_cost_of<P>());
+  });
+  check_memory(o, estimate_graph_run(model, shape, o.run.samples > 0, o.run.topo, costs));
+}
+
 int run(const Options& o) {
   const std::string data_path = resolve_dataset(o.data);
-  const Dataset data = load_dataset(data_path);
-  const double nodes = max_nodes_per_step(o.run.model, data.vocab_size());
-  struct sysinfo info {};
-  sysinfo(&info);
-  const double memory = double(info.totalram) * info.mem_unit;
-  if (nodes * 128 > memory / 2) {
-    std::fprintf(
-        stderr, "bench_train: this model needs up to %.1f GiB per step; the machine has %.1f GiB\n",
-        nodes * 128 / (1 << 30), memory / (1 << 30));
-    return kUsageError;
-  }
-  if (!o.json.empty()) {
-    try {
-      check_writable(o.json);
-    } catch (const std::exception& e) {  // a bad path is bad input: refuse before training
-      std::fprintf(stderr, "bench_train: %s\n", e.what());
-      return kUsageError;
-    }
-  }
-
-  if (o.worker) {
+  if (o.worker) {  // the parent has checked everything
+    const Dataset data = load_dataset(data_path);
     Measurement m = run_in_process(o, data, false);
-    std::printf("%s\n", to_record(m).c_str());
+    emit_worker_record(m, o.inject_fault);
     return 0;
   }
+  // A bad --json is bad input: refuse it before training. Never the input itself.
+  std::string json;
+  try {
+    if (!o.json.empty()) json = check_output_file(o.json, {data_path, "/proc/self/exe"});
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
+  const double file_bytes = double(dataset_file_bytes(data_path));
+  check_memory(o, estimate_loading(file_bytes));
+  const Dataset data = load_dataset(data_path);
+  check_model_memory(o, data, file_bytes);
 
   const std::vector<std::string> allocators =
       o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
@@ -175,7 +204,7 @@ int run(const Options& o) {
     int done = 0;
     for (int rep = 0; rep < o.repeat; ++rep) {
       for (auto& runs : all) {
-        Measurement m = run_worker(o, runs.allocator, data_path);
+        Measurement m = run_worker(o, runs.allocator, data_path, done + 1, total);
         ++done;
         if (!o.quiet) {
           std::fprintf(stderr, "[%*d/%d] %-14s %.3f s  loss %.4f\n", total >= 10 ? 2 : 1, done,
@@ -191,32 +220,45 @@ int run(const Options& o) {
     }
   }
 
-  bool identical = true;
+  const Measurement* first = &all[0].repetitions[0];
+  const Measurement* differing = nullptr;
   for (const auto& runs : all) {
-    for (const auto& m : runs.repetitions)
-      identical = identical && m.output_hash == all[0].repetitions[0].output_hash;
+    for (const auto& m : runs.repetitions) {
+      if (m.output_hash != first->output_hash && differing == nullptr) differing = &m;
+    }
   }
   if (all.size() > 1 || o.repeat > 1) {
     std::printf("\noutput: %s\n",
-                identical ? "identical in every run (same losses and samples)"
-                          : "DIFFERS between runs: the policies do not compute the same thing");
+                differing == nullptr
+                    ? "identical in every run (same losses and samples)"
+                    : "DIFFERS between runs: the policies do not compute the same thing");
   }
-  if (!o.json.empty()) {
-    write_file_atomically(o.json, to_json(
-                                      [] {
-                                        Fields context;
-                                        for (auto& [k, v] : measurement_context())
-                                          context.push_back({k, json_string(v)});
-                                        return context;
-                                      }(),
-                                      config_fields(o, data_path, data), all));
+  if (differing != nullptr) {  // a failed run writes no result
+    throw std::runtime_error("the output differs between runs (" + first->allocator +
+                             " printed FNV-1a " + std::to_string(first->output_hash) + ", " +
+                             differing->allocator + " " + std::to_string(differing->output_hash) +
+                             "); no result written");
   }
-  return identical ? 0 : kRuntimeError;
+  // Results that never reached stdout (disk full, closed pipe) are a failure: no JSON either.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw std::runtime_error("cannot write the results to standard output");
+  if (!json.empty()) {
+    Fields context;
+    for (auto& [k, v] : measurement_context()) context.push_back({k, json_string(v)});
+    write_file_atomically(json, to_json(context, config_fields(o, data_path, data), all));
+  }
+  return 0;
 }
 
 }  // namespace
 
+// One line on stderr, whatever the message holds (a path with a newline).
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "bench_train: %s\n", one_line(message).c_str());
+}
+
 int main(int argc, char** argv) {
+  open_standard_streams();  // before anything opens a file: see bench/worker.hpp
   Options o;
   CLI::App app{
       "Trains microgpt (Karpathy's scalar-autograd GPT) and measures the allocation policy.",
@@ -245,19 +287,28 @@ int main(int argc, char** argv) {
   app.add_option("--steps", o.run.steps, "training steps")
       ->check(CLI::Range(1, 10'000'000))
       ->capture_default_str();
-  app.add_option("--seed", o.run.seed, "random seed (Python's random.seed)")->capture_default_str();
+  app.add_option("--seed", o.seed,
+                 "random seed, any integer, as Python's random.seed (-1 is 1); mulberry32 takes "
+                 "|seed| < 2^53, as microgpt.ts's `seed | 0`")
+      ->check([](const std::string& text) -> std::string {
+        return Seed::parse(text) ? "" : "not an integer of at most 4300 digits: '" + text + "'";
+      })
+      ->type_name("INT")
+      ->capture_default_str();
   app.add_option("--rng", o.rng,
                  "python: CPython's MT19937 like microgpt.py; mulberry32: like microgpt.ts")
       ->check(CLI::IsMember({"python", "mulberry32"}))
       ->capture_default_str();
-  auto* topo_option =
-      app.add_option(
-             "--topo", o.topo,
-             "backward's order: dfs (microgpt.py's DFS, marks in nodes), hashset (the DFS with "
-             "a visited set, as microgpt.py), creation (reverse creation order: no sort, same "
-             "bits)")
-          ->check(CLI::IsMember({"dfs", "hashset", "creation"}))
-          ->capture_default_str();
+  std::string topo_help = "backward's order:";
+  std::vector<std::string> topo_names;
+  for (const auto& [order, name, description] : kTopoOrderNames) {
+    topo_help += std::string(topo_names.empty() ? " " : ", ") + std::string(name) + " (" +
+                 std::string(description) + ")";
+    topo_names.emplace_back(name);
+  }
+  auto* topo_option = app.add_option("--topo", o.topo, topo_help)
+                          ->check(CLI::IsMember(topo_names))
+                          ->capture_default_str();
   app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
@@ -274,18 +325,33 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
   app.add_option("--data", o.data,
-                 "names.txt, one name per line (default: data/names.txt, downloaded if missing)")
+                 "names.txt, one name per line (default: ../shared/data/names.txt if it exists, "
+                 "else data/names.txt, downloaded if missing)")
       ->check([](const std::string& path) -> std::string {
         return path.empty() ? "the path is empty" : "";  // else "" would mean: download
       });
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
-  app.add_option("--json", o.json, "also write the results as JSON to this file (atomically)");
+  app.add_option("--json", o.json,
+                 "also write the results as JSON to this file (atomically; never over an input "
+                 "or anything but a regular file)")
+      ->check([](const std::string& path) -> std::string {
+        return path.empty() ? "the path is empty" : "";
+      });
+  app.add_flag("--force", o.force,
+               "run even if the estimated memory exceeds the machine's (the estimate is in the "
+               "refusal)");
+  app.add_option("--worker-timeout", o.worker_timeout,
+                 "seconds a worker process may run before it is killed and the run fails; 0: no "
+                 "limit")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
   app.add_flag("--quiet", o.quiet, "print only the summary (no microgpt output, no progress)");
   bool list = false;
   app.add_flag("--list-allocators", list, "print the policies, one per line, and exit");
-  app.add_flag("--worker", o.worker)->group("");  // internal, see run_worker
+  app.add_flag("--worker", o.worker)->group("");                // internal, see run_worker
+  app.add_option("--inject-fault", o.inject_fault)->group("");  // internal, for tests
 
   try {
     app.parse(argc, argv);
@@ -295,6 +361,12 @@ int main(int argc, char** argv) {
     if (o.engine == kTapeEngine && topo_option->count() > 0 && !o.worker) {
       throw CLI::ValidationError("--topo", "the tape engine has no graph to sort");
     }
+    o.run.seed = *Seed::parse(o.seed);
+    if (o.rng == "mulberry32" && !o.run.seed.javascript_int32()) {
+      throw CLI::ValidationError("--seed",
+                                 "--rng mulberry32 takes a seed below 2^53 in magnitude "
+                                 "(microgpt.ts's numbers hold no larger integer exactly)");
+    }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
                                                  ") is not divisible by --n-head (" +
@@ -303,7 +375,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    print_error(e.what());
     return kUsageError;
   }
   if (list) {
@@ -313,9 +385,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
-  o.run.topo = o.topo == "hashset"    ? TopoOrder::hashset
-               : o.topo == "creation" ? TopoOrder::creation
-                                      : TopoOrder::dfs;
+  o.run.topo = *parse_topo_order(o.topo);
   try {
     const int status = run(o);
     // Results that never reached stdout (disk full, closed pipe) are a failure.
@@ -323,13 +393,16 @@ int main(int argc, char** argv) {
       throw std::runtime_error("cannot write the results to standard output");
     return status;
   } catch (const DatasetError& e) {
-    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    print_error(e.what());
+    return kUsageError;
+  } catch (const UsageError& e) {
+    print_error(e.what());
     return kUsageError;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "bench_train: out of memory\n");
+    print_error("out of memory");
     return kRuntimeError;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    print_error(e.what());
     return kRuntimeError;
   }
 }

@@ -4,13 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 namespace mga {
 
@@ -55,7 +50,12 @@ std::optional<Measurement> parse_record(std::string_view line) {
   in >> tag >> m.allocator >> m.steps >> m.train_seconds >> m.phases.forward >> m.phases.backward >>
       m.phases.adam >> m.phases.release >> m.train_nodes >> m.alloc.allocations >> m.alloc.frees >>
       m.alloc.bytes >> m.peak_rss_kib >> m.output_hash >> m.final_loss;
-  if (!in || tag != "mga-record" || m.steps <= 0) return std::nullopt;
+  // Exactly the fields, nothing after them (a worker printing garbage is caught).
+  if (!in || tag != "mga-record" || m.steps <= 0 || !(in >> std::ws).eof()) return std::nullopt;
+  for (double value : {m.train_seconds, m.phases.forward, m.phases.backward, m.phases.adam,
+                       m.phases.release, m.final_loss}) {
+    if (!std::isfinite(value)) return std::nullopt;
+  }
   return m;
 }
 
@@ -176,9 +176,43 @@ void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
 
 // ---- JSON --------------------------------------------------------------------
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at text[i] (strict, as
+// Python's decoder), or 0 if there is none.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  const std::size_t length = (lead >> 5) == 0x6    ? 2
+                             : (lead >> 4) == 0xe  ? 3
+                             : (lead >> 3) == 0x1e ? 4
+                                                   : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  std::uint32_t cp = lead & (0x7f >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  static constexpr std::uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMinForLength[length] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return length;
+}
+
+}  // namespace
+
 std::string json_string(std::string_view text) {
   std::string out = "\"";
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t length = utf8_sequence_length(text, i);
+    char buffer[8];
+    if (length == 0) {  // not UTF-8: surrogateescape
+      std::snprintf(buffer, sizeof buffer, "\\udc%02x", c);
+      out += buffer;
+      ++i;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -193,16 +227,37 @@ std::string json_string(std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
+        if (c < 0x20) {
           std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
           out += buffer;
         } else {
-          out += c;
+          out.append(text.substr(i, length));
         }
     }
+    i += length;
   }
   return out + "\"";
+}
+
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", c);
+      out += buffer;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -279,38 +334,6 @@ std::string to_json(const Fields& context, const Fields& config,
                  {"runs", runs}},
                 "") +
          "\n";
-}
-
-// ---- files -------------------------------------------------------------------
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string temp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-    out << content;
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temp);
-      throw std::runtime_error("cannot write " + path + ": write failed");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temp, path, error);
-  if (error) {
-    std::filesystem::remove(temp, error);
-    throw std::runtime_error("cannot write " + path + ": " + error.message());
-  }
-}
-
-void check_writable(const std::string& path) {
-  if (std::filesystem::is_directory(path))
-    throw std::runtime_error("cannot write " + path + ": is a directory");
-  const std::string temp = path + ".tmp." + std::to_string(getpid());
-  std::ofstream probe(temp, std::ios::binary);
-  if (!probe) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  probe.close();
-  std::filesystem::remove(temp);
 }
 
 }  // namespace mga

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/output_file.hpp"  // write_file_atomically, for the JSON
 #include "core/train.hpp"
 
 namespace mga {
@@ -61,14 +62,15 @@ void print_summary(std::FILE* out, const PolicyRuns& runs);
 void print_table(std::FILE* out, const std::vector<PolicyRuns>& all);
 
 using Fields = std::vector<std::pair<std::string, std::string>>;  // values already JSON-encoded
+// A JSON string of `text`. Bytes that are not UTF-8 (a path may hold any)
+// become the lone surrogates U+DC80..U+DCFF, as Python's surrogateescape:
+// os.fsencode(json.load(f)[...]) gives the original bytes back.
 std::string json_string(std::string_view text);
 std::string to_json(const Fields& context, const Fields& config,
                     const std::vector<PolicyRuns>& all);
 
-// Writes `content` to a temporary file beside `path`, then renames it over
-// `path`: readers see the old file or the whole new one. Throws on failure.
-void write_file_atomically(const std::string& path, const std::string& content);
-// Throws std::runtime_error with a one-line reason if `path` cannot be written.
-void check_writable(const std::string& path);
+// `text` on one line, for a message: control characters (a newline in a path)
+// become escapes such as \n and \x01.
+std::string one_line(std::string_view text);
 
 }  // namespace mga

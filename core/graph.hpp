@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -21,6 +23,29 @@ enum class TopoOrder {
   hashset,   // the same DFS with microgpt.py's visited set (an unordered_set)
   creation,  // reverse creation order: no sort (children are always older than parents)
 };
+
+// The one place that names the orders: the command line, --help and the JSON use it.
+struct TopoOrderName {
+  TopoOrder order;
+  std::string_view name, description;
+};
+inline constexpr TopoOrderName kTopoOrderNames[] = {
+    {TopoOrder::dfs, "dfs", "microgpt.py's DFS, marks in nodes"},
+    {TopoOrder::hashset, "hashset", "the DFS with a visited set, as microgpt.py"},
+    {TopoOrder::creation, "creation", "reverse creation order: no sort, same bits"},
+};
+inline std::string_view to_string(TopoOrder order) {
+  for (const auto& entry : kTopoOrderNames) {
+    if (entry.order == order) return entry.name;
+  }
+  return "?";
+}
+inline std::optional<TopoOrder> parse_topo_order(std::string_view name) {
+  for (const auto& entry : kTopoOrderNames) {
+    if (entry.name == name) return entry.order;
+  }
+  return std::nullopt;
+}
 
 template <class Policy>
 class Graph {

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <numbers>
+#include <stdexcept>
 
 namespace mga {
 
@@ -17,12 +18,10 @@ constexpr std::uint32_t kUpperMask = 0x80000000U;
 constexpr std::uint32_t kLowerMask = 0x7fffffffU;
 }  // namespace
 
-PythonRandom::PythonRandom(std::uint64_t seed) {
+PythonRandom::PythonRandom(const Seed& seed) {
   // random.seed(n) feeds abs(n) to init_by_array as little-endian 32-bit words,
-  // with at least one word (so seed 0 is the key [0]).
-  std::vector<std::uint32_t> key{static_cast<std::uint32_t>(seed)};
-  if (seed >> 32) key.push_back(static_cast<std::uint32_t>(seed >> 32));
-  init_by_array(key);
+  // all of them, with at least one word (so seed 0 is the key [0]).
+  init_by_array(seed.key());
 }
 
 void PythonRandom::init_genrand(std::uint32_t s) {
@@ -140,8 +139,7 @@ void PythonRandom::shuffle(std::span<std::uint32_t> items) {
 
 // ---- mulberry32 as in microgpt.ts ----------------------------------------
 
-Mulberry32Random::Mulberry32Random(std::uint64_t seed)
-    : state_(static_cast<std::uint32_t>(seed)) {}  // `seed | 0` keeps the low 32 bits
+Mulberry32Random::Mulberry32Random(std::uint32_t seed) : state_(seed) {}
 
 double Mulberry32Random::random() {
   state_ += 0x6d2b79f5U;
@@ -178,8 +176,13 @@ void Mulberry32Random::shuffle(std::span<std::uint32_t> items) {
   }
 }
 
-std::unique_ptr<Rng> make_rng(RngKind kind, std::uint64_t seed) {
-  if (kind == RngKind::mulberry32) return std::make_unique<Mulberry32Random>(seed);
+std::unique_ptr<Rng> make_rng(RngKind kind, const Seed& seed) {
+  if (kind == RngKind::mulberry32) {
+    const auto state = seed.javascript_int32();
+    if (!state)
+      throw std::invalid_argument("mulberry32 takes a seed of at most 2^53 - 1 in magnitude");
+    return std::make_unique<Mulberry32Random>(*state);
+  }
   return std::make_unique<PythonRandom>(seed);
 }
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/seed.hpp"
+
 namespace mga {
 
 class Rng {
@@ -29,7 +31,7 @@ class Rng {
 
 class PythonRandom final : public Rng {
  public:
-  explicit PythonRandom(std::uint64_t seed);
+  explicit PythonRandom(const Seed& seed);   // random.seed(n) for any integer n
   std::uint32_t next_u32();                  // genrand_uint32
   double random();                           // random.random(): 53-bit float in [0, 1)
   std::uint32_t getrandbits(int bits);       // 1 <= bits <= 32
@@ -50,8 +52,8 @@ class PythonRandom final : public Rng {
 
 class Mulberry32Random final : public Rng {
  public:
-  explicit Mulberry32Random(std::uint64_t seed);
-  double random();  // mulberry32 output / 2^32
+  explicit Mulberry32Random(std::uint32_t seed);  // mulberry32(seed): `seed | 0`
+  double random();                                // mulberry32 output / 2^32
   double gauss(double mu, double sigma) override;
   std::size_t choose(std::span<const double> weights) override;
   void shuffle(std::span<std::uint32_t> items) override;
@@ -61,7 +63,9 @@ class Mulberry32Random final : public Rng {
 };
 
 enum class RngKind { python, mulberry32 };
-std::unique_ptr<Rng> make_rng(RngKind kind, std::uint64_t seed);
+// The generator for `kind`; a mulberry32 seed beyond JavaScript's safe
+// integers (Seed::javascript_int32) throws std::invalid_argument.
+std::unique_ptr<Rng> make_rng(RngKind kind, const Seed& seed);
 std::string_view to_string(RngKind kind);
 
 }  // namespace mga

@@ -24,7 +24,7 @@ namespace mga {
 struct RunConfig {
   ModelConfig model;
   int steps = 1000;
-  std::uint64_t seed = 42;
+  Seed seed = 42;
   RngKind rng = RngKind::python;
   int samples = 20;
   TopoOrder topo = TopoOrder::dfs;
@@ -59,7 +59,7 @@ struct AdamConfig {
 // A step's tokens, [BOS] + doc + [BOS], only as much as the block uses, into
 // `tokens` (reused, so a step allocates nothing here). Returns the number of
 // positions trained: min(block_size, len(tokens) - 1).
-inline int step_tokens(const std::vector<std::uint32_t>& doc, int bos, int block_size,
+inline int step_tokens(std::span<const std::uint32_t> doc, int bos, int block_size,
                        std::vector<int>& tokens) {
   tokens.assign(1, bos);
   for (std::size_t i = 0; i < doc.size() && i < std::size_t(block_size); ++i)
@@ -86,7 +86,7 @@ class Trainer {
 
   // One training step on `doc` (step counts from 0); returns the loss and
   // adds the time of each phase to `phases`.
-  double train_step(const std::vector<std::uint32_t>& doc, int step, PhaseSeconds& phases) {
+  double train_step(std::span<const std::uint32_t> doc, int step, PhaseSeconds& phases) {
     using Clock = std::chrono::steady_clock;
     auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
     const int n = step_tokens(doc, data_.bos(), config_.model.block_size, tokens_);
@@ -188,6 +188,11 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
   print("num docs: " + std::to_string(result.num_docs));
   print("vocab size: " + std::to_string(result.vocab_size));
 
+  // The step's document, copied out of the packed dataset (as much as the
+  // block uses) into a vector, which every trainer's train_step takes.
+  std::vector<std::uint32_t> doc;
+  doc.reserve(std::size_t(config.model.block_size));
+
   TrainerT trainer(data, config, *rng);
   result.num_params = trainer.num_params();
   print("num params: " + std::to_string(result.num_params));
@@ -199,7 +204,10 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
   // that `new` trains 12% slower (README, Performance).
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
-    const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
+    const auto tokens = data.docs[order[std::size_t(step) % order.size()]];
+    // step_tokens reads at most block_size tokens and whether there are fewer.
+    const std::size_t used = std::min(tokens.size(), std::size_t(config.model.block_size));
+    doc.assign(tokens.begin(), tokens.begin() + std::ptrdiff_t(used));
     result.losses.push_back(trainer.train_step(doc, step, result.phases));
     print(format_step(step + 1, config.steps, result.losses.back(), config.rng));
   }

@@ -8,11 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 policy=$1 out=$2 steps=${3:-50}
 build=${MGA_BUILD_DIR:-build}
-data=${MGA_DATA:-../shared/data/names.txt}
+data=()  # $MGA_DATA, else bench_train's location rule
+[ -n "${MGA_DATA:-}" ] && data=(--data "$MGA_DATA")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-  "$build/bench_train" --allocator="$policy" --steps "$steps" --samples 0 --quiet --data "$data" \
+  "$build/bench_train" --allocator="$policy" --steps "$steps" --samples 0 --quiet "${data[@]}" \
   >/dev/null 2>"$work/valgrind.log"
 callgrind_annotate --threshold=100 "$work/cg.out" >"$work/annotated.txt"
 python3 - "$work/annotated.txt" "$policy" "$steps" >"$out.tmp" <<'PY'

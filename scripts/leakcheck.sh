@@ -2,7 +2,7 @@
 # valgrind memcheck on bench_train, once per policy: exits non-zero if any run
 # has a memory error or definitely-lost bytes.
 #
-#   scripts/leakcheck.sh [DATASET]    default: ../shared/data/names.txt
+#   scripts/leakcheck.sh [DATASET]    default: bench_train's location rule
 #
 # Memcheck sees glibc malloc/operator new (new, shared_ptr, arena, pool). The
 # mimalloc and jemalloc heaps are mmap'ed regions it cannot look into: a node
@@ -17,8 +17,8 @@
 # mimalloc). NONE restricts the replacement to glibc and libstdc++.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:-../shared/data/names.txt}
-[[ -f $data ]] || { echo "leakcheck.sh: dataset $data not found" >&2; exit 2; }
+data=()
+[[ -n ${1:-} ]] && data=(--data "$1")
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target bench_train
@@ -28,7 +28,7 @@ for policy in $(./build/bench_train --list-allocators | awk '{print $1}'); do
   log=build/leakcheck-$policy.log
   if valgrind --soname-synonyms=somalloc=NONE --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=3 \
       --log-file="$log" ./build/bench_train --allocator="$policy" --steps 3 --samples 2 \
-      --data "$data" --quiet >/dev/null; then
+      "${data[@]}" --quiet >/dev/null; then
     echo "leakcheck.sh: $policy: OK ($(grep -o 'definitely lost: [0-9,]* bytes' "$log" || echo 'no leaks possible'))"
   else
     echo "leakcheck.sh: $policy: FAILED (exit $?), see $log" >&2

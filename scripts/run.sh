@@ -5,6 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-data=()
-[ -f ../shared/data/names.txt ] && data=(--data ../shared/data/names.txt)
-exec "${MGA_BUILD_DIR:-build}/bench_train" --allocator=all --repeat 3 "${data[@]}" "$@"
+# The dataset: bench_train's location rule (../shared/data/names.txt, else data/names.txt).
+exec "${MGA_BUILD_DIR:-build}/bench_train" --allocator=all --repeat 3 "$@"

@@ -6,7 +6,7 @@
 # malloc: under ASan it is libasan, and mimalloc's mmaps land outside the range
 # mi_is_in_heap_region tracks.
 #
-#   scripts/sanitize.sh [DATASET]     default: ../shared/data/names.txt
+#   scripts/sanitize.sh [DATASET]     default: bench_train's location rule
 #
 # What ASan can see: the new, shared_ptr, arena and pool policies allocate
 # through the sanitized operator new, so every node is checked. mimalloc
@@ -16,8 +16,8 @@
 # leak of malloc'ed memory); scripts/leakcheck.sh covers them under valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:-../shared/data/names.txt}
-[[ -f $data ]] || { echo "sanitize.sh: dataset $data not found" >&2; exit 2; }
+data=()
+[[ -n ${1:-} ]] && data=(--data "$1")
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -27,5 +27,5 @@ cmake --build --preset asan -j"$(nproc)"
 ctest --preset asan
 # Every policy, each in its own sanitized worker process; a worker that trips a
 # sanitizer exits non-zero and bench_train fails.
-./build-asan/bench_train --allocator=all --steps 20 --samples 5 --data "$data" --quiet
+./build-asan/bench_train --allocator=all --steps 20 --samples 5 "${data[@]}" --quiet
 echo "sanitize.sh: OK"

@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${MGA_BUILD_DIR:-build}
 [ -x "$build/bench_train" ] || scripts/setup.sh
-data=${MGA_DATA:-../shared/data/names.txt}
-[ -f "$data" ] || data=data/names.txt
+data=()  # $MGA_DATA, else bench_train's location rule
+[ -n "${MGA_DATA:-}" ] && data=(--data "$MGA_DATA")
 out_dir=${OUT_DIR:-results/sweep}
 mkdir -p "$out_dir"
 for layers in 1 2 4; do
@@ -20,6 +20,6 @@ for layers in 1 2 4; do
     out=$out_dir/embd${embd}_layer${layers}.json
     echo "sweep: n_embd $embd, n_layer $layers, $steps steps -> $out" >&2
     "$build/bench_train" --allocator=all --quiet --samples 0 --steps "$steps" \
-      --n-embd "$embd" --n-layer "$layers" --data "$data" --json "$out" "$@" >/dev/null
+      --n-embd "$embd" --n-layer "$layers" "${data[@]}" --json "$out" "$@" >/dev/null
   done
 done

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "allocators/arena.hpp"
@@ -11,7 +12,7 @@
 namespace mga {
 
 struct StepGraph {
-  StepGraph(const Dataset& data, const ModelConfig& config, const std::vector<std::uint32_t>& doc)
+  StepGraph(const Dataset& data, const ModelConfig& config, std::span<const std::uint32_t> doc)
       : model(config, data.vocab_size(), *make_rng(RngKind::python, 42)) {
     std::vector<int> tokens;
     positions = step_tokens(doc, data.bos(), config.block_size, tokens);

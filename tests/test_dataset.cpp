@@ -23,7 +23,8 @@ TEST(Dataset, TokensAreSortedCodePointsWithBosLast) {
   Dataset data = parse_dataset("ba\nc\xc3\xa9\n");  // "ba", "cé"
   EXPECT_EQ(data.uchars, (std::vector<std::uint32_t>{'a', 'b', 'c', 0xe9}));
   EXPECT_EQ(data.bos(), 4);
-  EXPECT_EQ(data.docs[0], (std::vector<std::uint32_t>{1, 0}));
+  EXPECT_EQ(std::vector<std::uint32_t>(data.docs[0].begin(), data.docs[0].end()),
+            (std::vector<std::uint32_t>{1, 0}));
   EXPECT_EQ(names(data)[1], "c\xc3\xa9");
 }
 

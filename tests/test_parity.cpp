@@ -13,6 +13,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/train.hpp"
+#include "tests/dataset_path.hpp"
 #include "tests/step_graph.hpp"
 
 namespace mga {
@@ -28,14 +29,14 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 const Dataset& names_dataset() {
-  static const Dataset data = load_dataset(kShared + "/data/names.txt");
+  static const Dataset data = load_dataset(test::names_path());
   return data;
 }
 
 // The real names when shared/ is there, else a small set made here, so the
 // cross-policy checks run on any checkout.
 const Dataset& any_dataset() {
-  if (std::filesystem::exists(kShared + "/data/names.txt")) return names_dataset();
+  if (!test::names_path().empty()) return names_dataset();
   static const Dataset made = parse_dataset(
       "emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\nharper\nevelyn\n"
       "liam\nnoah\noliver\nelijah\njames\nwilliam\nbenjamin\nlucas\nhenry\ntheodore\n");
@@ -50,8 +51,7 @@ double loss_of(const std::string& line) {
 template <class Policy>
 void expect_reference_output(const RunConfig& config, const std::string& reference_name) {
   const std::string reference_path = kShared + "/reference/" + reference_name;
-  if (!std::filesystem::exists(reference_path) ||
-      !std::filesystem::exists(kShared + "/data/names.txt")) {
+  if (!std::filesystem::exists(reference_path) || test::names_path().empty()) {
     GTEST_SKIP() << "no " << reference_path
                  << " (the shared/ directory beside the checkout is absent)";
   }
@@ -159,10 +159,12 @@ TEST(ParityTopo, CreationOrderIsBitExact) {
 // probabilities) exist only in creation order; they add exact zeros.
 TEST(ParityTopo, CreationOrderGivesEveryNodeItsParentsInDfsOrder) {
   const Dataset& data = any_dataset();
-  std::vector<std::vector<std::uint32_t>> docs(
-      data.docs.begin(), data.docs.begin() + std::min<std::size_t>(20, data.docs.size()));
-  docs.push_back(*std::max_element(data.docs.begin(), data.docs.end(),
-                                   [](auto& a, auto& b) { return a.size() < b.size(); }));
+  std::vector<std::vector<std::uint32_t>> docs;
+  for (std::size_t i = 0; i < std::min<std::size_t>(20, data.docs.size()); ++i)
+    docs.emplace_back(data.docs[i].begin(), data.docs[i].end());
+  const auto longest = *std::max_element(data.docs.begin(), data.docs.end(),
+                                         [](auto a, auto b) { return a.size() < b.size(); });
+  docs.emplace_back(longest.begin(), longest.end());
   std::size_t with_parents = 0, with_three_parents = 0, reordered = 0;
   for (const ModelConfig& model :
        {ModelConfig{}, ModelConfig{8, 2, 2, 8}, ModelConfig{12, 3, 3, 10}}) {

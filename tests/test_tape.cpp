@@ -13,22 +13,23 @@
 #include "allocators/arena.hpp"
 #include "core/tape_model.hpp"
 #include "core/train.hpp"
+#include "tests/dataset_path.hpp"
 #include "tests/step_graph.hpp"
 
 namespace mga {
 namespace {
 
 const std::string kShared = MGA_SHARED_DIR;
-const std::string kNames = kShared + "/data/names.txt";
+const std::string kNames = test::names_path();
 
 const Dataset& names_dataset() {
   static const Dataset data = load_dataset(kNames);
   return data;
 }
 
-#define SKIP_WITHOUT_NAMES()            \
-  if (!std::filesystem::exists(kNames)) \
-  GTEST_SKIP() << "no " << kNames << " (the shared/ directory beside the checkout is absent)"
+#define SKIP_WITHOUT_NAMES() \
+  if (kNames.empty())        \
+  GTEST_SKIP() << "no names.txt (the shared/ directory beside the checkout is absent)"
 
 ModelConfig two_layers() {
   return {.n_embd = 8, .n_head = 2, .n_layer = 2, .block_size = 8};
@@ -52,12 +53,14 @@ std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
 TEST(Tape, GradientsMatchFaithfulEngine) {
   SKIP_WITHOUT_NAMES();
   const Dataset& data = names_dataset();
-  const auto longest = *std::max_element(data.docs.begin(), data.docs.end(),
-                                         [](auto& a, auto& b) { return a.size() < b.size(); });
+  const auto longest_doc = *std::max_element(data.docs.begin(), data.docs.end(),
+                                             [](auto a, auto b) { return a.size() < b.size(); });
+  const std::vector<std::uint32_t> first(data.docs[0].begin(), data.docs[0].end());
+  const std::vector<std::uint32_t> longest(longest_doc.begin(), longest_doc.end());
   for (const ModelConfig& model : {ModelConfig{}, two_layers()}) {
     // BOS + the longest name fills every position of the block (and is cut at block_size 8).
     ASSERT_GE(longest.size() + 1, std::size_t(model.block_size));
-    for (const auto& doc : {data.docs[0], longest}) {
+    for (const auto& doc : {first, longest}) {
       const auto [faithful_loss, faithful] = faithful_grads(data, model, doc);
       RunConfig config;
       config.model = model;
