@@ -64,11 +64,11 @@ TEST(Mulberry32Random, MatchesMicrogptTs) {
 // first draw. microgpt.ts's gauss takes log(0) as it is and gives -Infinity
 // (Node: 0.08 * sqrt(-2 * log(0)) * cos(2 pi * 0.2664...)); it never draws again.
 TEST(Mulberry32Random, GaussKeepsAZeroDrawAsMicrogptTs) {
-  const std::uint64_t zero_first = 0x100000000ULL - 0x6d2b79f5ULL;
+  const std::uint32_t zero_first = 0x100000000ULL - 0x6d2b79f5ULL;
   EXPECT_EQ(Mulberry32Random(zero_first).random(), 0.0);
   Mulberry32Random gauss(zero_first);
   EXPECT_EQ(gauss.gauss(0, 0.08), -INFINITY);
-  EXPECT_EQ(gauss.random(), Mulberry32Random(zero_first + 0x6d2b79f5ULL * 2).random());
+  EXPECT_EQ(gauss.random(), Mulberry32Random(std::uint32_t(zero_first + 0x6d2b79f5U * 2)).random());
 }
 
 TEST(Mulberry32Random, ChooseSubtractsUntilNonPositive) {
