@@ -55,6 +55,30 @@ struct AdamConfig {
   double learning_rate = 0.01, beta1 = 0.85, beta2 = 0.99, eps = 1e-8;
 };
 
+// microgpt.py's Adam update at step `step` (from 0) of `steps`, with linear
+// learning-rate decay, one parameter at a time. Trainer and the exact tape
+// both use it, so their updates are the same arithmetic.
+struct AdamStep {
+  AdamStep(int step, int steps)
+      : lr_t(adam.learning_rate * (1 - double(step) / steps)),
+        // microgpt.py recomputes these per parameter; they are the same bits every time.
+        m_correction(1 - std::pow(adam.beta1, step + 1)),
+        v_correction(1 - std::pow(adam.beta2, step + 1)) {}
+
+  // Python's `**` is std::pow (GCC makes `grad ** 2` grad * grad, and keeps pow for 0.5).
+  void update(double& data, double& grad, double& m, double& v) const {
+    m = adam.beta1 * m + (1 - adam.beta1) * grad;
+    v = adam.beta2 * v + (1 - adam.beta2) * std::pow(grad, 2);
+    const double m_hat = m / m_correction;
+    const double v_hat = v / v_correction;
+    data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
+    grad = 0;
+  }
+
+  AdamConfig adam;
+  double lr_t, m_correction, v_correction;
+};
+
 inline std::string format_step(int step, int steps, double loss) {
   char line[96];
   std::snprintf(line, sizeof line, "step %4d / %4d | loss %.4f", step, steps, loss);
@@ -151,21 +175,10 @@ class Trainer {
 
  private:
   void adam_update(int step) {
-    const AdamConfig adam;
+    const AdamStep adam(step, config_.steps);
     auto params = model_.params();
-    const double lr_t = adam.learning_rate * (1 - double(step) / config_.steps);
-    // microgpt.py recomputes these per parameter; they are the same bits every time.
-    const double m_correction = 1 - std::pow(adam.beta1, step + 1);
-    const double v_correction = 1 - std::pow(adam.beta2, step + 1);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto& p = params[i];
-      m_[i] = adam.beta1 * m_[i] + (1 - adam.beta1) * p.grad;
-      v_[i] = adam.beta2 * v_[i] + (1 - adam.beta2) * std::pow(p.grad, 2);
-      const double m_hat = m_[i] / m_correction;
-      const double v_hat = v_[i] / v_correction;
-      p.data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
-      p.grad = 0;
-    }
+    for (std::size_t i = 0; i < params.size(); ++i)
+      adam.update(params[i].data, params[i].grad, m_[i], v_[i]);
   }
 
   const Dataset& data_;
