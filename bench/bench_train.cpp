@@ -3,8 +3,9 @@
 //   bench_train --allocator=arena          microgpt's output, then a summary
 //   bench_train --allocator=all --repeat 3  every policy, each run in a fresh
 //                                           process, then one comparison table
-//   bench_train --engine=tape               the fused-op tape instead of the
-//                                           node graph: the no-allocation ceiling
+//   bench_train --engine=tape               fused ops on flat buffers instead of
+//                                           the node graph: the no-node ceiling
+//                                           (tape-exact: with the graph's bits)
 #include <sys/sysinfo.h>
 
 #include <CLI/CLI.hpp>
@@ -23,7 +24,7 @@ namespace {
 using namespace mga;
 
 struct Options {
-  std::string engine = "graph";
+  Engine engine = Engine::graph;
   std::string allocator = "new";
   RunConfig run;
   std::string rng = "python";
@@ -34,9 +35,6 @@ struct Options {
   bool quiet = false;
   bool worker = false;  // internal: one quiet run that prints a record line
 };
-
-constexpr std::string_view kTapeDescription =
-    "fused-op tape on flat buffers, no node per op, not bit-exact";
 
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
@@ -61,7 +59,7 @@ double max_nodes_per_step(const ModelConfig& c, int vocab) {
 
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
-  return {{"engine", json_string(o.engine)},
+  return {{"engine", json_string(engine_name(o.engine))},
           {"steps", std::to_string(o.run.steps)},
           {"seed", std::to_string(o.run.seed)},
           {"rng", json_string(o.rng)},
@@ -86,11 +84,12 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     }
   };
   Measurement result;
-  if (o.engine == kTapeEngine) {
+  if (o.engine != Engine::graph) {
     // Two statements: `hash` is read only after the run has printed everything
     // (in one call, the argument could be copied before the run fills it).
-    const RunResult run = run_tape_microgpt(data, o.run, print);
-    return make_measurement(kTapeEngine, run, hash);
+    const RunResult run = run_tape_microgpt(
+        data, o.run, print, o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact);
+    return make_measurement(engine_name(o.engine), run, hash);
   }
   with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
     RunResult run = run_microgpt<P>(data, o.run, print);
@@ -104,7 +103,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                        const std::string& data_path) {
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train",  "--worker",
-                                   "--engine",     o.engine,
+                                   "--engine",     std::string(engine_name(o.engine)),
                                    "--steps",      std::to_string(o.run.steps),
                                    "--seed",       std::to_string(o.run.seed),
                                    "--rng",        o.rng,
@@ -115,7 +114,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                                    "--block-size", std::to_string(m.block_size),
                                    "--samples",    std::to_string(o.run.samples),
                                    "--data",       data_path};
-  if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
+  if (o.engine == Engine::graph) args.insert(args.end(), {"--allocator", allocator});
   const std::string output = run_worker_process(allocator, args);
   auto record = parse_record(output.substr(output.rfind("mga-record") == std::string::npos
                                                ? output.size()
@@ -125,7 +124,7 @@ Measurement run_worker(const Options& o, const std::string& allocator,
 }
 
 std::string description_of(const Options& o, const std::string& allocator) {
-  if (o.engine == kTapeEngine) return std::string(kTapeDescription);
+  if (o.engine != Engine::graph) return std::string(engine_info(o.engine).description);
   std::string description;
   with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
   return description;
@@ -160,9 +159,9 @@ int run(const Options& o) {
   }
 
   const std::vector<std::string> allocators =
-      o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
-      : o.allocator == "all"  ? policy_names()
-                              : std::vector<std::string>{o.allocator};
+      o.engine != Engine::graph ? std::vector<std::string>{std::string(engine_name(o.engine))}
+      : o.allocator == "all"    ? policy_names()
+                                : std::vector<std::string>{o.allocator};
   std::vector<PolicyRuns> all;
   for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
 
@@ -224,10 +223,16 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
-  app.add_option("--engine", o.engine,
-                 "graph: a heap node per scalar op, as microgpt.py (measures --allocator); tape: "
-                 "fused ops on flat buffers, the no-allocation ceiling (not bit-exact)")
-      ->check(CLI::IsMember({"graph", "tape"}))
+  std::string engine = "graph";
+  std::string engine_help;
+  std::vector<std::string> engine_names;
+  for (const auto& info : kEngines) {
+    engine_help += (engine_help.empty() ? "" : "; ") + std::string(info.name) + ": " +
+                   std::string(info.description);
+    engine_names.emplace_back(info.name);
+  }
+  app.add_option("--engine", engine, engine_help)
+      ->check(CLI::IsMember(engine_names))
       ->capture_default_str();
   auto* allocator_option =
       app.add_option("--allocator", o.allocator,
@@ -289,11 +294,13 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (o.engine == kTapeEngine && allocator_option->count() > 0 && !o.worker) {
-      throw CLI::ValidationError("--allocator", "the tape engine has no allocation policy");
+    o.engine = *engine_named(engine);
+    const std::string tape_engine = "the " + engine + " engine";
+    if (o.engine != Engine::graph && allocator_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--allocator", tape_engine + " has no allocation policy");
     }
-    if (o.engine == kTapeEngine && topo_option->count() > 0 && !o.worker) {
-      throw CLI::ValidationError("--topo", "the tape engine has no graph to sort");
+    if (o.engine != Engine::graph && topo_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--topo", tape_engine + " has no graph to sort");
     }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +

@@ -1,310 +1,258 @@
-// Tape: the "fastest mode" engine. Instead of one heap node per scalar op
-// (core/graph.hpp), a forward pass records one entry per fused vector op
-// (embedding, rmsnorm, matrix-vector product, relu, residual add, attention
-// over the KV cache, softmax + cross-entropy, mean) over two flat buffers:
-// the model's parameters and the step's activations. Both buffers are reused
-// from step to step, so a step allocates nothing once the first long document
-// has grown them. backward() walks the tape newest first and applies each
-// op's hand-written adjoint.
-//
-// Forward sums in microgpt.py's order (one sequential accumulator per output,
-// starting from 0), so its values are the faithful engine's bits; backward
-// accumulates in another order, so gradients differ in the last bits.
+// The tape engines (--engine tape and --engine tape-exact): microgpt without
+// nodes. The parameters are one flat array; a step keeps, for each position,
+// the activations backward needs in one flat record, and the query, key and
+// value of every position in a KV cache. This file lays them out and runs
+// the forward pass, which both tapes share: every value is computed from the
+// same operands, summed in the same order, as microgpt.py (and Gpt in
+// core/model.hpp) computes it, so a step's loss has the node graph's bits.
+// The two backward passes are core/tape_fast.hpp and core/tape_exact.hpp,
+// the training loop core/tape_model.hpp.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <span>
+#include <cstddef>
 #include <vector>
+
+#include "core/model.hpp"
+#include "core/tape_simd.hpp"
 
 namespace mga {
 
-enum class TapeOpKind : std::uint8_t {
-  embed,          // out[cols] = P[in0 + i] + P[in1 + i]    (token row + position row)
-  rmsnorm,        // out[cols] = V[in0 + i] * scale, scale kept in V[saved]
-  linear,         // out[rows] = P[in1] (rows x cols, row-major) * V[in0] (cols)
-  relu,           // out[cols] = max(V[in0 + i], 0)
-  add,            // out[cols] = V[in0 + i] + V[in1 + i]
-  attention,      // q V[in0], keys V[in1], values V[in2]: rows positions, cols n_embd,
-                  // heads heads; weights (heads x rows) kept from V[saved]
-  cross_entropy,  // V[out] = -log softmax(V[in0], rows long)[cols]; probs kept from V[saved]
-  mean,           // V[out] = sum(V[in0], rows long) * (1 / rows)
-};
-
-struct TapeOp {
-  TapeOpKind kind;
-  std::int32_t heads = 0;
-  std::int32_t out = 0, in0 = 0, in1 = 0, in2 = 0;
-  std::int32_t rows = 0, cols = 0;
-  std::int32_t saved = 0;
-};
-
-class Tape {
- public:
-  // params and param_grads belong to the model and must not move while the tape lives.
-  Tape(std::span<const double> params, std::span<double> param_grads)
-      : p_(params.data()), dp_(param_grads.data()) {}
-
-  // Forgets the ops and the activations (keeps the memory).
-  void reset() {
-    ops_.clear();
-    used_ = 0;
-  }
-  // Room for n activations; returns their offset. Offsets, not pointers, so growing is safe.
-  int alloc(int n) {
-    const int at = used_;
-    used_ += n;
-    if (std::size_t(used_) > v_.size()) v_.resize(std::max<std::size_t>(used_, 2 * v_.size()));
-    return at;
-  }
-  double* value(int at) { return v_.data() + at; }
-  std::size_t size() const { return ops_.size(); }
-
-  // ---- forward: compute now, record for backward ----
-  int embed(int wte_row, int wpe_row, int n) {
-    const int out = alloc(n);
-    for (int i = 0; i < n; ++i) v_[out + i] = p_[wte_row + i] + p_[wpe_row + i];
-    ops_.push_back(
-        {.kind = TapeOpKind::embed, .out = out, .in0 = wte_row, .in1 = wpe_row, .cols = n});
-    return out;
-  }
-
-  // microgpt.py: ms = sum(xi * xi) / n; scale = (ms + 1e-5) ** -0.5; [xi * scale]
-  int rmsnorm(int x, int n) {
-    const int out = alloc(n), saved = alloc(1);
-    double ms = 0;
-    for (int i = 0; i < n; ++i) ms += v_[x + i] * v_[x + i];
-    const double scale = std::pow(ms * std::pow(double(n), -1.0) + 1e-5, -0.5);
-    for (int i = 0; i < n; ++i) v_[out + i] = v_[x + i] * scale;
-    v_[saved] = scale;
-    ops_.push_back({.kind = TapeOpKind::rmsnorm, .out = out, .in0 = x, .cols = n, .saved = saved});
-    return out;
-  }
-
-  // W x for W = P[w..] (rows x cols); writes into `out` when given (the KV cache).
-  int linear(int x, int w, int rows, int cols, int out = -1) {
-    if (out < 0) out = alloc(rows);
-    matvec(p_ + w, v_.data() + x, v_.data() + out, rows, cols);
-    ops_.push_back(
-        {.kind = TapeOpKind::linear, .out = out, .in0 = x, .in1 = w, .rows = rows, .cols = cols});
-    return out;
-  }
-
-  int relu(int x, int n) {
-    const int out = alloc(n);
-    for (int i = 0; i < n; ++i) v_[out + i] = v_[x + i] > 0 ? v_[x + i] : 0.0;
-    ops_.push_back({.kind = TapeOpKind::relu, .out = out, .in0 = x, .cols = n});
-    return out;
-  }
-
-  int add(int a, int b, int n) {
-    const int out = alloc(n);
-    for (int i = 0; i < n; ++i) v_[out + i] = v_[a + i] + v_[b + i];
-    ops_.push_back({.kind = TapeOpKind::add, .out = out, .in0 = a, .in1 = b, .cols = n});
-    return out;
-  }
-
-  // Causal attention of one query over positions 0..t-1 of the KV cache
-  // (keys and values: t rows of n_embd), every head at once.
-  int attention(int q, int keys, int values, int t, int n_embd, int n_head) {
-    const int out = alloc(n_embd), saved = alloc(n_head * t);
-    const int hd = n_embd / n_head;
-    const double inv_sqrt = std::pow(std::pow(double(hd), 0.5), -1.0);  // `/ head_dim**0.5`
-    for (int h = 0; h < n_head; ++h) {
-      const int hs = h * hd;
-      double* w = v_.data() + saved + h * t;
-      for (int s = 0; s < t; ++s) {
-        double dot = 0;
-        for (int j = 0; j < hd; ++j) dot += v_[q + hs + j] * v_[keys + s * n_embd + hs + j];
-        w[s] = dot * inv_sqrt;
-      }
-      softmax_in_place(w, t);
-      for (int j = 0; j < hd; ++j) {
-        double acc = 0;
-        for (int s = 0; s < t; ++s) acc += w[s] * v_[values + s * n_embd + hs + j];
-        v_[out + hs + j] = acc;
-      }
+// Where the tapes keep everything, for one model shape. Parameters in "tape
+// order": wte and wpe row-major as in ParamLayout, every other matrix
+// transposed (one row per input, the outputs side by side, padded to
+// simd::kPad), so that a matrix-vector product computes several output rows
+// at once; attn_wq, attn_wk and attn_wv side by side as one matrix.
+struct TapeShape {
+  TapeShape(const ModelConfig& config, int vocab_size)
+      : embd(config.n_embd),
+        heads(config.n_head),
+        head_dim(config.n_embd / config.n_head),
+        layers(config.n_layer),
+        block(config.block_size),
+        vocab(vocab_size),
+        hidden(4 * config.n_embd),
+        embd_p(simd::padded(embd)),
+        hidden_p(simd::padded(hidden)),
+        vocab_p(simd::padded(vocab)),
+        qkv_p(simd::padded(3 * embd)) {
+    auto param = [this](std::size_t n) {
+      const std::size_t at = num_params;
+      num_params += std::size_t(simd::padded(int(n)));
+      return at;
+    };
+    wte = param(std::size_t(vocab) * embd);
+    wpe = param(std::size_t(block) * embd);
+    lm_head = param(std::size_t(embd) * vocab_p);
+    for (int l = 0; l < layers; ++l) {
+      layer_params.push_back({.qkv = param(std::size_t(embd) * qkv_p),
+                              .wo = param(std::size_t(embd) * embd_p),
+                              .fc1 = param(std::size_t(embd) * hidden_p),
+                              .fc2 = param(std::size_t(hidden) * embd_p)});
     }
-    ops_.push_back({.kind = TapeOpKind::attention,
-                    .heads = n_head,
-                    .out = out,
-                    .in0 = q,
-                    .in1 = keys,
-                    .in2 = values,
-                    .rows = t,
-                    .cols = n_embd,
-                    .saved = saved});
-    return out;
+    map_parameters(ParamLayout(config, vocab_size));
+
+    auto act = [this](int n) {
+      const int at = record;
+      record += simd::padded(n);
+      return at;
+    };
+    emb = act(embd);
+    x0 = act(embd);
+    norm0 = act(2);
+    for (int l = 0; l < layers; ++l) {
+      layer_acts.push_back({.xn1 = act(embd),
+                            .att_exp = act(heads * block),
+                            .att_w = act(heads * block),
+                            .att_total = act(heads),
+                            .xa = act(embd),
+                            .x1 = act(embd),
+                            .xn2 = act(embd),
+                            .hp = act(hidden),
+                            .h = act(hidden),
+                            .x2 = act(embd),
+                            .norms = act(4)});
+    }
+    exps = act(vocab);
+    probs = act(vocab);
+    ce = act(3);
   }
 
-  // -log(softmax(logits)[target]) into V[loss_slot].
-  void cross_entropy(int logits, int n, int target, int loss_slot) {
-    const int probs = alloc(n);
-    std::copy_n(v_.data() + logits, n, v_.data() + probs);
-    softmax_in_place(v_.data() + probs, n);
-    v_[loss_slot] = -std::log(v_[probs + target]);
-    ops_.push_back({.kind = TapeOpKind::cross_entropy,
-                    .out = loss_slot,
-                    .in0 = logits,
-                    .rows = n,
-                    .cols = target,
-                    .saved = probs});
+  int embd, heads, head_dim, layers, block, vocab, hidden;
+  int embd_p, hidden_p, vocab_p, qkv_p;  // padded to simd::kPad
+  // `/ head_dim**0.5` is `* (head_dim**0.5)**-1` (Graph::div; GCC folds `**-1` into 1 / x)
+  double inv_sqrt_head_dim = std::pow(std::pow(double(head_dim), 0.5), -1.0);
+  double inv_embd = std::pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
+
+  // ---- parameters, tape order ----
+  struct LayerParams {
+    std::size_t qkv, wo, fc1, fc2;  // qkv: embd rows of [q | k | v], qkv_p long
+  };
+  std::size_t num_params = 0;  // with padding
+  std::size_t wte = 0, wpe = 0, lm_head = 0;
+  std::vector<LayerParams> layer_params;
+  std::vector<std::size_t> tape_index;  // ParamLayout's index of a parameter -> tape order
+
+  // ---- one position's record of activations (offsets into it) ----
+  struct LayerActs {
+    int xn1;        // rmsnorm(x), the input of q, k, v
+    int att_exp;    // per head, block long: exp(logit - max) of each position
+    int att_w;      // per head: the attention weights
+    int att_total;  // per head: the sum of the exps
+    int xa;         // attention output
+    int x1;         // after the attention's residual add
+    int xn2;        // rmsnorm(x1)
+    int hp, h;      // fc1 output, relu of it
+    int x2;         // the layer's output
+    int norms;      // [ms + 1e-5, scale] of the two rmsnorms
+  };
+  int record = 0;  // doubles per position
+  int emb = 0, x0 = 0, norm0 = 0;
+  std::vector<LayerActs> layer_acts;
+  int exps = 0, probs = 0;  // vocab long: logits become exps in place
+  int ce = 0;               // [sum of exps, its **-1, loss]
+
+ private:
+  void map_parameters(const ParamLayout& layout) {
+    tape_index.resize(layout.total);
+    auto rows = [this](const Matrix& m, std::size_t at) {
+      for (std::size_t i = 0; i < std::size_t(m.rows) * m.cols; ++i)
+        tape_index[m.first + i] = at + i;
+    };
+    auto transposed = [this](const Matrix& m, std::size_t at, int stride, int first_row) {
+      for (int o = 0; o < m.rows; ++o) {
+        for (int i = 0; i < m.cols; ++i)
+          tape_index[m.first + std::size_t(o) * m.cols + i] =
+              at + std::size_t(i) * stride + first_row + o;
+      }
+    };
+    rows(layout.wte, wte);
+    rows(layout.wpe, wpe);
+    transposed(layout.lm_head, lm_head, vocab_p, 0);
+    for (int l = 0; l < layers; ++l) {
+      const auto& from = layout.layers[l];
+      const auto& to = layer_params[l];
+      transposed(from.attn_wq, to.qkv, qkv_p, 0);
+      transposed(from.attn_wk, to.qkv, qkv_p, embd);
+      transposed(from.attn_wv, to.qkv, qkv_p, 2 * embd);
+      transposed(from.attn_wo, to.wo, embd_p, 0);
+      transposed(from.mlp_fc1, to.fc1, hidden_p, 0);
+      transposed(from.mlp_fc2, to.fc2, embd_p, 0);
+    }
+  }
+};
+
+// The forward pass over weights in tape order, and the step's storage: a
+// record per position and the KV cache (with room for its gradients).
+class TapeGpt {
+ public:
+  TapeGpt(const ModelConfig& config, int vocab_size)
+      : shape_(config, vocab_size),
+        records_(std::size_t(shape_.block) * shape_.record, 0.0),
+        cache_(std::size_t(shape_.layers) * shape_.block * shape_.qkv_p, 0.0),
+        dcache_(cache_.size(), 0.0),
+        scratch_(std::size_t(shape_.embd_p), 0.0) {}
+
+  const TapeShape& shape() const { return shape_; }
+  double* record(int pos) { return records_.data() + std::size_t(pos) * shape_.record; }
+  // [q | k | v] of a position, and d loss / d them.
+  double* qkv(int layer, int pos) { return cache_.data() + cache_offset(layer, pos); }
+  double* dqkv(int layer, int pos) { return dcache_.data() + cache_offset(layer, pos); }
+
+  // gpt(token_id, pos_id, keys, values) with weights w (tape order): fills
+  // record(pos) and the cache; returns the logits (in the record).
+  double* forward(const double* w, int token_id, int pos_id) {
+    const TapeShape& s = shape_;
+    double* r = record(pos_id);
+    const double* wte = w + s.wte + std::size_t(token_id) * s.embd;
+    const double* wpe = w + s.wpe + std::size_t(pos_id) * s.embd;
+    for (int i = 0; i < s.embd; ++i) r[s.emb + i] = wte[i] + wpe[i];
+    rmsnorm(r + s.emb, r + s.x0, r + s.norm0);
+    const double* x = r + s.x0;
+    for (int l = 0; l < s.layers; ++l) {
+      const auto& a = s.layer_acts[l];
+      const auto& p = s.layer_params[l];
+      rmsnorm(x, r + a.xn1, r + a.norms);
+      simd::matvec(w + p.qkv, s.qkv_p, r + a.xn1, s.embd, qkv(l, pos_id));
+      attention(l, pos_id, r);
+      simd::matvec(w + p.wo, s.embd_p, r + a.xa, s.embd, scratch_.data());
+      for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = scratch_[i] + x[i];
+      rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2);
+      simd::matvec(w + p.fc1, s.hidden_p, r + a.xn2, s.embd, r + a.hp);
+      for (int o = 0; o < s.hidden; ++o) r[a.h + o] = r[a.hp + o] > 0 ? r[a.hp + o] : 0.0;
+      simd::matvec(w + p.fc2, s.embd_p, r + a.h, s.hidden, scratch_.data());
+      for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = scratch_[i] + r[a.x1 + i];
+      x = r + a.x2;
+    }
+    simd::matvec(w + s.lm_head, s.vocab_p, x, s.embd, r + s.exps);
+    return r + s.exps;
   }
 
-  // sum(losses) * (1 / n), as microgpt.py averages the per-position losses.
-  int mean(int first, int n) {
-    const int out = alloc(1);
-    double total = 0;
-    for (int i = 0; i < n; ++i) total += v_[first + i];
-    v_[out] = total * (1.0 / n);
-    ops_.push_back({.kind = TapeOpKind::mean, .out = out, .in0 = first, .rows = n});
-    return out;
+  // -log(softmax(logits)[target]) of position pos; the logits become exps.
+  double cross_entropy(int pos, int target) {
+    double* r = record(pos);
+    const TapeShape& s = shape_;
+    r[s.ce] = softmax(r + s.exps, r + s.probs, s.vocab);
+    r[s.ce + 1] = std::pow(r[s.ce], -1.0);
+    r[s.ce + 2] = -std::log(r[s.probs + target]);
+    return r[s.ce + 2];
   }
 
-  // microgpt.py's softmax: exp(x - max), divided by the sum (as `* total**-1`).
-  static void softmax_in_place(double* x, int n) {
+  // microgpt.py's softmax: x becomes exp(x - max), probs each exp times
+  // sum**-1 (GCC folds `**-1` into 1 / sum, as in Graph::div). Returns the sum.
+  static double softmax(double* x, double* probs, int n) {
     double max_val = x[0];
     for (int i = 1; i < n; ++i) max_val = x[i] > max_val ? x[i] : max_val;
     double total = 0;
     for (int i = 0; i < n; ++i) total += (x[i] = std::exp(x[i] - max_val));
     const double inv = std::pow(total, -1.0);
-    for (int i = 0; i < n; ++i) x[i] *= inv;
-  }
-
-  // d root / d everything: adds into the parameter gradients (which the caller zeroes).
-  void backward(int root) {
-    g_.assign(used_, 0.0);  // no allocation once g_ has reached the largest step's size
-    g_[root] = 1.0;
-    for (auto op = ops_.rbegin(); op != ops_.rend(); ++op) adjoint(*op);
+    for (int i = 0; i < n; ++i) probs[i] = x[i] * inv;
+    return total;
   }
 
  private:
-  // One sequential accumulator per row, four rows at a time: microgpt.py's
-  // summation order, with four independent dependency chains in flight.
-  static void matvec(const double* w, const double* x, double* out, int rows, int cols) {
-    int o = 0;
-    for (; o + 4 <= rows; o += 4) {
-      const double *w0 = w + o * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
-      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (int i = 0; i < cols; ++i) {
-        a0 += w0[i] * x[i];
-        a1 += w1[i] * x[i];
-        a2 += w2[i] * x[i];
-        a3 += w3[i] * x[i];
+  std::size_t cache_offset(int layer, int pos) const {
+    return (std::size_t(layer) * shape_.block + pos) * shape_.qkv_p;
+  }
+
+  // ms = sum(xi * xi) / n; scale = (ms + 1e-5) ** -0.5; [xi * scale]
+  void rmsnorm(const double* x, double* out, double* saved) const {
+    double ms = 0;
+    for (int i = 0; i < shape_.embd; ++i) ms += x[i] * x[i];
+    saved[0] = ms * shape_.inv_embd + 1e-5;
+    saved[1] = std::pow(saved[0], -0.5);
+    for (int i = 0; i < shape_.embd; ++i) out[i] = x[i] * saved[1];
+  }
+
+  // Causal attention of position pos's query over positions 0..pos, every head.
+  void attention(int layer, int pos, double* r) {
+    const TapeShape& s = shape_;
+    const auto& a = s.layer_acts[layer];
+    const int positions = pos + 1;
+    const double* q = qkv(layer, pos);
+    const double* cache = qkv(layer, 0);
+    for (int h = 0; h < s.heads; ++h) {
+      const int hs = h * s.head_dim;
+      double* e = r + a.att_exp + h * s.block;
+      double* w = r + a.att_w + h * s.block;
+      for (int t = 0; t < positions; ++t) {
+        const double* k = cache + std::size_t(t) * s.qkv_p + s.embd + hs;
+        double dot = 0;
+        for (int j = 0; j < s.head_dim; ++j) dot += q[hs + j] * k[j];
+        e[t] = dot * s.inv_sqrt_head_dim;
       }
-      out[o] = a0, out[o + 1] = a1, out[o + 2] = a2, out[o + 3] = a3;
-    }
-    for (; o < rows; ++o) {
-      double acc = 0;
-      for (int i = 0; i < cols; ++i) acc += w[o * cols + i] * x[i];
-      out[o] = acc;
+      r[a.att_total + h] = softmax(e, w, positions);
+      for (int j = 0; j < s.head_dim; ++j) {
+        const double* v = cache + 2 * s.embd + hs + j;
+        double out = 0;
+        for (int t = 0; t < positions; ++t) out += w[t] * v[std::size_t(t) * s.qkv_p];
+        r[a.xa + hs + j] = out;
+      }
     }
   }
 
-  void adjoint(const TapeOp& op);
-
-  const double* p_;
-  double* dp_;
-  std::vector<double> v_, g_;  // activations and their gradients
-  std::vector<double> scratch_;
-  std::vector<TapeOp> ops_;
-  int used_ = 0;
+  TapeShape shape_;
+  simd::Doubles records_, cache_, dcache_, scratch_;
 };
-
-inline void Tape::adjoint(const TapeOp& op) {
-  double* g = g_.data();
-  const double* v = v_.data();
-  switch (op.kind) {
-    case TapeOpKind::embed:
-      for (int i = 0; i < op.cols; ++i) {
-        dp_[op.in0 + i] += g[op.out + i];
-        dp_[op.in1 + i] += g[op.out + i];
-      }
-      break;
-    case TapeOpKind::rmsnorm: {
-      // y = x * s, s = (sum(x^2)/n + eps)^-1/2:  dx = s dy - s^3 (dy . x) x / n
-      const double s = v[op.saved];
-      const double* x = v + op.in0;
-      const double* dy = g + op.out;
-      double dot = 0;
-      for (int i = 0; i < op.cols; ++i) dot += dy[i] * x[i];
-      const double k = s * s * s * dot / op.cols;
-      for (int i = 0; i < op.cols; ++i) g[op.in0 + i] += s * dy[i] - k * x[i];
-      break;
-    }
-    case TapeOpKind::linear: {
-      // dx += W^T dy and dW += dy x^T, in one pass over W's contiguous rows.
-      const double* x = v + op.in0;
-      double* dx = g + op.in0;
-      for (int o = 0; o < op.rows; ++o) {
-        const double dy = g[op.out + o];
-        if (dy == 0) continue;  // relu'd rows: nothing to add
-        const double* w = p_ + op.in1 + o * op.cols;
-        double* dw = dp_ + op.in1 + o * op.cols;
-        for (int i = 0; i < op.cols; ++i) {
-          dx[i] += w[i] * dy;
-          dw[i] += dy * x[i];
-        }
-      }
-      break;
-    }
-    case TapeOpKind::relu:
-      for (int i = 0; i < op.cols; ++i)
-        if (v[op.in0 + i] > 0) g[op.in0 + i] += g[op.out + i];
-      break;
-    case TapeOpKind::add:
-      for (int i = 0; i < op.cols; ++i) {
-        g[op.in0 + i] += g[op.out + i];
-        g[op.in1 + i] += g[op.out + i];
-      }
-      break;
-    case TapeOpKind::attention: {
-      const int t = op.rows, n_embd = op.cols, hd = n_embd / op.heads;
-      const double inv_sqrt = std::pow(std::pow(double(hd), 0.5), -1.0);
-      if (scratch_.size() < std::size_t(t)) scratch_.resize(t);
-      double* dlogit = scratch_.data();
-      for (int h = 0; h < op.heads; ++h) {
-        const int hs = h * hd;
-        const double* w = v + op.saved + h * t;
-        const double* dout = g + op.out + hs;
-        // out = sum_s w_s v_s: dw_s = dout . v_s, dv_s += w_s dout
-        double weighted = 0;
-        for (int s = 0; s < t; ++s) {
-          const double* vs = v + op.in2 + s * n_embd + hs;
-          double* dvs = g + op.in2 + s * n_embd + hs;
-          double dw = 0;
-          for (int j = 0; j < hd; ++j) {
-            dw += dout[j] * vs[j];
-            dvs[j] += w[s] * dout[j];
-          }
-          dlogit[s] = dw;
-          weighted += w[s] * dw;
-        }
-        // softmax: dlogit_s = w_s (dw_s - sum_r w_r dw_r); logits = q . k_s / sqrt(hd)
-        for (int s = 0; s < t; ++s) {
-          const double d = w[s] * (dlogit[s] - weighted) * inv_sqrt;
-          const double* ks = v + op.in1 + s * n_embd + hs;
-          double* dks = g + op.in1 + s * n_embd + hs;
-          for (int j = 0; j < hd; ++j) {
-            g[op.in0 + hs + j] += d * ks[j];
-            dks[j] += d * v[op.in0 + hs + j];
-          }
-        }
-      }
-      break;
-    }
-    case TapeOpKind::cross_entropy: {
-      // d(-log p_target)/d logit_i = p_i - [i == target]
-      const double dloss = g[op.out];
-      for (int i = 0; i < op.rows; ++i) g[op.in0 + i] += dloss * v[op.saved + i];
-      g[op.in0 + op.cols] -= dloss;
-      break;
-    }
-    case TapeOpKind::mean:
-      for (int i = 0; i < op.rows; ++i) g[op.in0 + i] += g[op.out] * (1.0 / op.rows);
-      break;
-  }
-}
 
 }  // namespace mga
