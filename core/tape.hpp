@@ -1,12 +1,18 @@
 // The tape engines (--engine tape and --engine tape-exact): microgpt without
 // nodes. The parameters are one flat array; a step keeps, for each position,
-// the activations backward needs in one flat record, and the query, key and
-// value of every position in a KV cache. This file lays them out and runs
-// the forward pass, which both tapes share: every value is computed from the
-// same operands, summed in the same order, as microgpt.py (and Gpt in
-// core/model.hpp) computes it, so a step's loss has the node graph's bits.
-// The two backward passes are core/tape_fast.hpp and core/tape_exact.hpp,
-// the training loop core/tape_model.hpp.
+// the activations backward needs in one flat record (and their gradients in
+// another), and the query, key and value of every position in a KV cache.
+// This file lays them out and runs the forward pass, which both tapes share:
+// every value is computed from the same operands, summed in the same order,
+// as microgpt.py (and Gpt in core/model.hpp) computes it, so a step's loss
+// has the node graph's bits. The two backward passes are core/tape_fast.hpp
+// and core/tape_exact.hpp, the training loop core/tape_model.hpp.
+//
+// A document's positions go through each stage together (all embeddings,
+// then each layer's q, k, v, its attention, the rest of the layer, then the
+// logits): within a stage the positions do not depend on one another, so the
+// processor overlaps them; only attention needs the earlier positions' keys
+// and values, which the stage before has made.
 #pragma once
 
 #include <cmath>
@@ -76,6 +82,19 @@ struct TapeShape {
     exps = act(vocab);
     probs = act(vocab);
     ce = act(3);
+
+    auto grad = [this](int n) {
+      const int at = grad_record;
+      grad_record += simd::padded(n);
+      return at;
+    };
+    dlogits = grad(vocab);
+    dx0 = grad(embd);
+    dxn = grad(embd);
+    for (int l = 0; l < layers; ++l) {
+      layer_grads.push_back(
+          {.dx2 = grad(embd), .dhp = grad(hidden), .dx1 = grad(embd), .dxa = grad(embd)});
+    }
   }
 
   int embd, heads, head_dim, layers, block, vocab, hidden;
@@ -111,6 +130,23 @@ struct TapeShape {
   std::vector<LayerActs> layer_acts;
   int exps = 0, probs = 0;  // vocab long: logits become exps in place
   int ce = 0;               // [sum of exps, its **-1, loss]
+  // The activations' inputs to the layers: x0, then each layer's x2.
+  int layer_input(int l) const { return l == 0 ? x0 : layer_acts[l - 1].x2; }
+
+  // ---- one position's record of gradients (d loss / d activation) ----
+  struct LayerGrads {
+    int dx2;  // the layer's output (fc2's output gradient)
+    int dhp;  // fc1's output (after relu's mask)
+    int dx1;  // after the attention's residual add (wo's output gradient)
+    int dxa;  // the attention's output
+  };
+  int grad_record = 0;  // doubles per position
+  int dlogits = 0;      // lm_head's output gradient
+  int dx0 = 0;          // x0: the first layer's input (the layer above's input is its dx2)
+  int dxn = 0;          // scratch: an rmsnorm's output gradient
+  std::vector<LayerGrads> layer_grads;
+  int layer_input_grad(int l) const { return l == 0 ? dx0 : layer_grads[l - 1].dx2; }
+  int top_grad() const { return layer_input_grad(layers); }
 
  private:
   void map_parameters(const ParamLayout& layout) {
@@ -143,49 +179,63 @@ struct TapeShape {
 };
 
 // The forward pass over weights in tape order, and the step's storage: a
-// record per position and the KV cache (with room for its gradients).
+// record of activations and one of gradients per position, and the KV cache
+// (with room for its gradients).
 class TapeGpt {
  public:
   TapeGpt(const ModelConfig& config, int vocab_size)
       : shape_(config, vocab_size),
         records_(std::size_t(shape_.block) * shape_.record, 0.0),
+        grads_(std::size_t(shape_.block) * shape_.grad_record, 0.0),
         cache_(std::size_t(shape_.layers) * shape_.block * shape_.qkv_p, 0.0),
-        dcache_(cache_.size(), 0.0),
-        scratch_(std::size_t(shape_.embd_p), 0.0) {}
+        dcache_(cache_.size(), 0.0) {}
 
   const TapeShape& shape() const { return shape_; }
   double* record(int pos) { return records_.data() + std::size_t(pos) * shape_.record; }
+  double* grad(int pos) { return grads_.data() + std::size_t(pos) * shape_.grad_record; }
   // [q | k | v] of a position, and d loss / d them.
   double* qkv(int layer, int pos) { return cache_.data() + cache_offset(layer, pos); }
   double* dqkv(int layer, int pos) { return dcache_.data() + cache_offset(layer, pos); }
+  double* logits(int pos) { return record(pos) + shape_.exps; }
 
-  // gpt(token_id, pos_id, keys, values) with weights w (tape order): fills
-  // record(pos) and the cache; returns the logits (in the record).
-  double* forward(const double* w, int token_id, int pos_id) {
+  // gpt(token_id, pos_id, keys, values) for positions [first, end) of one
+  // document, tokens[k] at position first + k, with weights w (tape order):
+  // fills their records and the cache (positions before `first` must be in
+  // it), and leaves their logits at logits(pos).
+  void forward(const double* w, const int* tokens, int first, int end) {
     const TapeShape& s = shape_;
-    double* r = record(pos_id);
-    const double* wte = w + s.wte + std::size_t(token_id) * s.embd;
-    const double* wpe = w + s.wpe + std::size_t(pos_id) * s.embd;
-    for (int i = 0; i < s.embd; ++i) r[s.emb + i] = wte[i] + wpe[i];
-    rmsnorm(r + s.emb, r + s.x0, r + s.norm0);
-    const double* x = r + s.x0;
+    for (int pos = first; pos < end; ++pos) {
+      double* r = record(pos);
+      const double* wte = w + s.wte + std::size_t(tokens[pos - first]) * s.embd;
+      const double* wpe = w + s.wpe + std::size_t(pos) * s.embd;
+      for (int i = 0; i < s.embd; ++i) r[s.emb + i] = wte[i] + wpe[i];
+      rmsnorm(r + s.emb, r + s.x0, r + s.norm0);
+    }
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
-      rmsnorm(x, r + a.xn1, r + a.norms);
-      simd::matvec(w + p.qkv, s.qkv_p, r + a.xn1, s.embd, qkv(l, pos_id));
-      attention(l, pos_id, r);
-      simd::matvec(w + p.wo, s.embd_p, r + a.xa, s.embd, scratch_.data());
-      for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = scratch_[i] + x[i];
-      rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2);
-      simd::matvec(w + p.fc1, s.hidden_p, r + a.xn2, s.embd, r + a.hp);
-      for (int o = 0; o < s.hidden; ++o) r[a.h + o] = r[a.hp + o] > 0 ? r[a.hp + o] : 0.0;
-      simd::matvec(w + p.fc2, s.embd_p, r + a.h, s.hidden, scratch_.data());
-      for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = scratch_[i] + r[a.x1 + i];
-      x = r + a.x2;
+      for (int pos = first; pos < end; ++pos) {
+        double* r = record(pos);
+        rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms);
+        simd::matvec(w + p.qkv, s.qkv_p, r + a.xn1, s.embd, qkv(l, pos));
+      }
+      for (int pos = first; pos < end; ++pos) attention(l, pos, record(pos));
+      for (int pos = first; pos < end; ++pos) {
+        double* r = record(pos);
+        const double* x = r + s.layer_input(l);
+        simd::matvec(w + p.wo, s.embd_p, r + a.xa, s.embd, r + a.x1);
+        for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];  // wo(x) + x
+        rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2);
+        simd::matvec(w + p.fc1, s.hidden_p, r + a.xn2, s.embd, r + a.hp);
+        for (int o = 0; o < s.hidden; ++o) r[a.h + o] = r[a.hp + o] > 0 ? r[a.hp + o] : 0.0;
+        simd::matvec(w + p.fc2, s.embd_p, r + a.h, s.hidden, r + a.x2);
+        for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];
+      }
     }
-    simd::matvec(w + s.lm_head, s.vocab_p, x, s.embd, r + s.exps);
-    return r + s.exps;
+    for (int pos = first; pos < end; ++pos) {
+      double* r = record(pos);
+      simd::matvec(w + s.lm_head, s.vocab_p, r + s.layer_input(s.layers), s.embd, r + s.exps);
+    }
   }
 
   // -log(softmax(logits)[target]) of position pos; the logits become exps.
@@ -252,7 +302,7 @@ class TapeGpt {
   }
 
   TapeShape shape_;
-  simd::Doubles records_, cache_, dcache_, scratch_;
+  simd::Doubles records_, grads_, cache_, dcache_;
 };
 
 }  // namespace mga

@@ -13,11 +13,16 @@
 // of a matrix from the last to the first (lm_head's target row last; the
 // query, key and value rows head by head, as Gpt::query_key_value makes
 // them); across positions, the last position first, which is the order in
-// which a key, a value or a parameter receives its terms.
+// which a key, a value or a parameter receives its terms. The stages run as
+// the fast tape's (core/tape_fast.hpp), each over the positions from the last
+// to the first: a scalar that belongs to one position gets all its terms in
+// one stage or in stages that run in the node graph's order, and a key, value
+// or parameter gets its terms from one stage, last position first.
 //
 // `0.0 + term` is a node's first addition: it turns -0.0 into +0.0 as the
-// node graph does. A row whose gradient is 0 would add exact zeros to sums
-// that never hold -0.0, so it is skipped.
+// node graph does (a gradient summed from +0.0 is never -0.0, so a copy of one
+// is the node graph's `0.0 + 1.0 * g`). A row whose gradient is 0 would add
+// exact zeros to sums that never hold -0.0, so it is skipped.
 #pragma once
 
 #include <algorithm>
@@ -34,13 +39,7 @@ namespace mga {
 class TapeExactBackward {
  public:
   TapeExactBackward(const TapeShape& s, const ParamLayout& layout)
-      : layout_(layout),
-        gx_(std::size_t(s.embd)),
-        gy_(std::size_t(s.embd)),
-        gh_(std::size_t(s.hidden)),
-        gs_(std::size_t(std::max(s.embd, s.vocab))),
-        gw_(std::size_t(s.block)),
-        gdot_(std::size_t(s.block)) {}
+      : layout_(layout), gw_(std::size_t(s.block)), gdot_(std::size_t(s.block)) {}
 
   // Adds d loss / d p into dp (both ParamLayout order) for loss = mean over
   // the n positions of -log p(tokens[pos + 1]), as Gpt::loss builds it.
@@ -50,25 +49,41 @@ class TapeExactBackward {
     // loss = sum(losses) * (1 / n); every losses[pos] gets its grad through the sum
     const double dloss = 0.0 + (1.0 / n) * 1.0;
     for (int pos = n - 1; pos >= 0; --pos) {
-      double* r = net.record(pos);
-      cross_entropy(s, r, tokens[pos + 1], dloss);
-      const double* x = s.layers > 0 ? r + s.layer_acts.back().x2 : r + s.x0;
-      std::fill(gx_.begin(), gx_.end(), 0.0);
+      const double* r = net.record(pos);
+      double* g = net.grad(pos);
+      const int target = tokens[pos + 1];
+      cross_entropy(s, r, target, dloss, g + s.dlogits);
       rows_.clear();  // lm_head's rows, the target's made first
       for (int o = s.vocab - 1; o >= 0; --o) {
-        if (o != tokens[pos + 1]) rows_.push_back(row(layout_.lm_head, o, gs_[o], p, dp));
+        if (o != target) rows_.push_back(row(layout_.lm_head, o, g[s.dlogits + o], p, dp));
       }
-      rows_.push_back(row(layout_.lm_head, tokens[pos + 1], gs_[tokens[pos + 1]], p, dp));
-      rows_backward(x, s.embd, gx_.data());
-      for (int l = s.layers - 1; l >= 0; --l) layer(net, p, dp, l, pos);
-      // x0 = rmsnorm(emb), emb[i] = wte[token][i] + wpe[pos][i]
-      std::fill(gy_.begin(), gy_.end(), 0.0);
-      rmsnorm(s, r + s.emb, r + s.norm0, gx_.data(), gy_.data());
+      rows_.push_back(row(layout_.lm_head, target, g[s.dlogits + target], p, dp));
+      std::fill_n(g + s.top_grad(), s.embd, 0.0);
+      rows_backward(r + s.layer_input(s.layers), s.embd, g + s.top_grad());
+    }
+    for (int l = s.layers - 1; l >= 0; --l) {
+      for (int pos = n - 1; pos >= 0; --pos) mlp_and_wo(net, p, dp, l, pos);
+      for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
+      for (int pos = n - 1; pos >= 0; --pos) {
+        const double* r = net.record(pos);
+        double* g = net.grad(pos);
+        std::fill_n(g + s.dxn, s.embd, 0.0);
+        query_key_value(net, l, pos, p, dp);
+        rows_backward(r + s.layer_acts[l].xn1, s.embd, g + s.dxn);
+        rmsnorm(s, r + s.layer_input(l), r + s.layer_acts[l].norms, g + s.dxn,
+                g + s.layer_input_grad(l));
+      }
+    }
+    for (int pos = n - 1; pos >= 0; --pos) {  // x0 = rmsnorm(emb), emb = wte[token] + wpe[pos]
+      const double* r = net.record(pos);
+      double* g = net.grad(pos);
+      std::fill_n(g + s.dxn, s.embd, 0.0);
+      rmsnorm(s, r + s.emb, r + s.norm0, g + s.dx0, g + s.dxn);
       double* dwte = dp + layout_.wte.first + std::size_t(tokens[pos]) * s.embd;
       double* dwpe = dp + layout_.wpe.first + std::size_t(pos) * s.embd;
       for (int i = 0; i < s.embd; ++i) {
-        dwte[i] += 1.0 * gy_[i];
-        dwpe[i] += 1.0 * gy_[i];
+        dwte[i] += 1.0 * g[s.dxn + i];
+        dwpe[i] += 1.0 * g[s.dxn + i];
       }
     }
   }
@@ -84,9 +99,10 @@ class TapeExactBackward {
     return {p + at, dp + at, g};
   }
 
-  // losses[pos] = -log(probs[target]), probs = exps * sum(exps)**-1: leaves
-  // d loss / d logit_o in gs_[o].
-  void cross_entropy(const TapeShape& s, const double* r, int target, double dloss) {
+  // losses[pos] = -log(probs[target]), probs = exps * sum(exps)**-1: d loss /
+  // d logit_o into dlogits[o].
+  static void cross_entropy(const TapeShape& s, const double* r, int target, double dloss,
+                            double* dlogits) {
     const double* e = r + s.exps;
     const double total = r[s.ce], inv_total = r[s.ce + 1];
     const double dlog = 0.0 + -1.0 * dloss;                       // loss = log(p) * -1
@@ -96,35 +112,31 @@ class TapeExactBackward {
     const double dtotal = 0.0 + (-1.0 * std::pow(total, -2.0)) * dinv;  // inv = total**-1
     for (int o = 0; o < s.vocab; ++o) {
       const double de = (o == target ? de_target : 0.0) + 1.0 * dtotal;  // total = sum(exps)
-      gs_[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                            // e = exp(logit - max)
+      dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                        // e = exp(logit - max)
     }
   }
 
-  // gx_ holds d loss / d (the layer's output); leaves d loss / d (its input).
-  void layer(TapeGpt& net, const double* p, double* dp, int l, int pos) {
+  // x2 = fc2 + x1 (residual add), fc2's rows, relu, fc1's rows, rmsnorm(x1),
+  // x1 = wo + x (residual add), wo's rows: from d/dx2 to d/dxa, and the
+  // residual's term of d/dx (the layer's input).
+  void mlp_and_wo(TapeGpt& net, const double* p, double* dp, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
+    const auto& d = s.layer_grads[l];
     const auto& lp = layout_.layers[l];
-    double* r = net.record(pos);
-    // x2 = fc2 + x1 (residual add), then fc2's rows
-    for (int i = 0; i < s.embd; ++i) gs_[i] = 0.0 + 1.0 * gx_[i];  // d/dfc2; gx_ becomes d/dx1
-    for (int i = 0; i < s.embd; ++i) gx_[i] = 0.0 + 1.0 * gx_[i];
-    std::fill(gh_.begin(), gh_.end(), 0.0);
-    linear(lp.mlp_fc2, gs_.data(), r + a.h, gh_.data(), p, dp);
-    for (int o = 0; o < s.hidden; ++o) gh_[o] = 0.0 + (r[a.hp + o] > 0 ? 1.0 : 0.0) * gh_[o];
-    std::fill(gy_.begin(), gy_.end(), 0.0);
-    linear(lp.mlp_fc1, gh_.data(), r + a.xn2, gy_.data(), p, dp);
-    rmsnorm(s, r + a.x1, r + a.norms + 2, gy_.data(), gx_.data());
-    // x1 = wo + x (residual add), then wo's rows, the attention, q, k, v
-    for (int i = 0; i < s.embd; ++i) gs_[i] = 0.0 + 1.0 * gx_[i];
-    for (int i = 0; i < s.embd; ++i) gx_[i] = 0.0 + 1.0 * gx_[i];
-    std::fill(gy_.begin(), gy_.end(), 0.0);
-    linear(lp.attn_wo, gs_.data(), r + a.xa, gy_.data(), p, dp);
-    attention(net, l, pos, gy_.data());
-    std::fill(gy_.begin(), gy_.end(), 0.0);
-    query_key_value(net, l, pos, p, dp);
-    rows_backward(r + a.xn1, s.embd, gy_.data());
-    rmsnorm(s, l == 0 ? r + s.x0 : r + s.layer_acts[l - 1].x2, r + a.norms, gy_.data(), gx_.data());
+    const double* r = net.record(pos);
+    double* g = net.grad(pos);
+    std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // x1's first term: the residual add
+    std::fill_n(g + d.dhp, s.hidden, 0.0);
+    linear(lp.mlp_fc2, g + d.dx2, r + a.h, g + d.dhp, p, dp);
+    for (int o = 0; o < s.hidden; ++o)
+      g[d.dhp + o] = 0.0 + (r[a.hp + o] > 0 ? 1.0 : 0.0) * g[d.dhp + o];
+    std::fill_n(g + s.dxn, s.embd, 0.0);
+    linear(lp.mlp_fc1, g + d.dhp, r + a.xn2, g + s.dxn, p, dp);
+    rmsnorm(s, r + a.x1, r + a.norms + 2, g + s.dxn, g + d.dx1);
+    std::copy_n(g + d.dx1, s.embd, g + s.layer_input_grad(l));  // x's first term
+    std::fill_n(g + d.dxa, s.embd, 0.0);
+    linear(lp.attn_wo, g + d.dx1, r + a.xa, g + d.dxa, p, dp);
   }
 
   // Rows in Gpt::query_key_value's order, reversed: per head, newest first,
@@ -205,9 +217,10 @@ class TapeExactBackward {
   // Per head: out_j = sum_t w_t * v_t[j] (chains made j = 0, 1, ...), w the
   // softmax of logit_t = (q . k_t) * head_dim**-0.5. Adds d/dq of this
   // position and d/dk, d/dv of positions 0..pos into the cache's gradients.
-  void attention(TapeGpt& net, int l, int pos, const double* dout) {
+  void attention(TapeGpt& net, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
+    const double* dout = net.grad(pos) + s.layer_grads[l].dxa;
     const double* r = net.record(pos);
     const double* q = net.qkv(l, pos);
     double* dq = net.dqkv(l, pos);
@@ -249,7 +262,7 @@ class TapeExactBackward {
   }
 
   const ParamLayout& layout_;
-  std::vector<double> gx_, gy_, gh_, gs_, gw_, gdot_;
+  std::vector<double> gw_, gdot_;  // one head's attention weights' and logits' gradients
   std::vector<Row> rows_;
 };
 

@@ -1,11 +1,13 @@
 // The fast tape's backward pass (--engine tape): d loss / d parameters of a
-// step whose forward (TapeGpt) filled records 0..n-1, by hand-written
-// adjoints of the fused operations. It runs newest position first through
-// every activation's gradient, keeping each matrix's output gradient per
-// position; then each weight gradient is one sum over the step's positions,
-// added up in registers. Gradients are summed in whatever order is fastest
-// (in vector lanes, positions before layers), so they differ from the node
-// graph's in the last bits; core/tape_exact.hpp keeps microgpt.py's order.
+// step whose forward (TapeGpt::forward) filled records 0..n-1, by
+// hand-written adjoints of the fused operations. Stage by stage, as the
+// forward: every position's logits to the last layer's output, then per
+// layer (last first) its MLP and wo, its attention, its q, k, v and rmsnorm;
+// then the embeddings. Each matrix's output gradient stays in the position's
+// gradient record, and each weight gradient is then one sum over the step's
+// positions, added up in registers. Gradients are summed in whatever order is
+// fastest (in vector lanes), so they differ from the node graph's in the last
+// bits; core/tape_exact.hpp keeps microgpt.py's order.
 #pragma once
 
 #include <algorithm>
@@ -18,99 +20,91 @@ namespace mga {
 
 class TapeFastBackward {
  public:
-  explicit TapeFastBackward(const TapeShape& s) {
-    auto slot = [this](int n) {
-      const int at = record_;
-      record_ += simd::padded(n);
-      return at;
-    };
-    dlogits_ = slot(s.vocab);
-    for (int l = 0; l < s.layers; ++l)
-      layers_.push_back({.dx2 = slot(s.embd), .dhp = slot(s.hidden), .dx1 = slot(s.embd)});
-    grads_.assign(std::size_t(s.block) * record_, 0.0);
-    demb_.assign(std::size_t(s.embd_p), 0.0);
-    dxa_.assign(std::size_t(s.embd_p), 0.0);
-    dh_.assign(std::size_t(s.hidden_p), 0.0);
-    dw_att_.assign(std::size_t(s.block), 0.0);
-  }
+  explicit TapeFastBackward(const TapeShape& s) : dw_att_(std::size_t(s.block)) {}
 
   // Adds d loss / d w into dw (both tape order) for loss = mean over the n
   // positions of -log p(tokens[pos + 1]).
   void run(TapeGpt& net, const double* w, double* dw, const std::vector<int>& tokens, int n) {
     const TapeShape& s = net.shape();
-    for (int l = 0; l < s.layers; ++l) std::fill_n(net.dqkv(l, 0), std::size_t(n) * s.qkv_p, 0.0);
+    for (int l = 0; l < s.layers; ++l) clear(net.dqkv(l, 0), n * s.qkv_p);
     const double dloss = 1.0 / n;
-    for (int pos = n - 1; pos >= 0; --pos) {
-      double* r = net.record(pos);
-      double* g = grad_record(pos);
+    for (int pos = 0; pos < n; ++pos) {
+      const double* r = net.record(pos);
+      double* g = net.grad(pos);
       // d(-log p_target) / d logit_o = p_o - [o == target]
-      for (int o = 0; o < s.vocab; ++o) g[dlogits_ + o] = dloss * r[s.probs + o];
-      g[dlogits_ + tokens[pos + 1]] -= dloss;
-      double* dx = s.layers > 0 ? g + layers_.back().dx2 : demb_.data();
-      std::fill_n(dx, s.embd, 0.0);
-      simd::matvec_backward_x(w + s.lm_head, s.vocab_p, g + dlogits_, s.embd, dx);
-      for (int l = s.layers - 1; l >= 0; --l) layer(net, w, l, pos);
-      // x0 = rmsnorm(wte[token] + wpe[pos]): demb_ holds d/dx0
-      std::fill_n(dxa_.data(), s.embd, 0.0);
-      rmsnorm(r + s.emb, r[s.norm0 + 1], demb_.data(), dxa_.data(), s.embd);
+      for (int o = 0; o < s.vocab; ++o) g[s.dlogits + o] = dloss * r[s.probs + o];
+      g[s.dlogits + tokens[pos + 1]] -= dloss;
+      clear(g + s.top_grad(), s.embd);
+      simd::matvec_backward_x(w + s.lm_head, s.vocab_p, g + s.dlogits, s.embd, g + s.top_grad());
+    }
+    for (int l = s.layers - 1; l >= 0; --l) {
+      for (int pos = 0; pos < n; ++pos) mlp_and_wo(net, w, l, pos);
+      for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
+      for (int pos = 0; pos < n; ++pos) qkv_and_rmsnorm(net, w, l, pos);
+    }
+    for (int pos = 0; pos < n; ++pos) {  // x0 = rmsnorm(wte[token] + wpe[pos])
+      const double* r = net.record(pos);
+      double* g = net.grad(pos);
+      clear(g + s.dxn, s.embd);
+      rmsnorm(r + s.emb, r[s.norm0 + 1], g + s.dx0, g + s.dxn, s.embd);
       double* dwte = dw + s.wte + std::size_t(tokens[pos]) * s.embd;
       double* dwpe = dw + s.wpe + std::size_t(pos) * s.embd;
       for (int i = 0; i < s.embd; ++i) {
-        dwte[i] += dxa_[i];
-        dwpe[i] += dxa_[i];
+        dwte[i] += g[s.dxn + i];
+        dwpe[i] += g[s.dxn + i];
       }
     }
     // The weights: every position's outer product dy x^T, one sum per weight.
-    const std::size_t rec = std::size_t(s.record), grec = std::size_t(record_);
+    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
     const double* r = net.record(0);
-    const double* g = grad_record(0);
-    const int last = s.layers > 0 ? s.layer_acts.back().x2 : s.x0;
-    simd::outer_sums(dw + s.lm_head, s.vocab_p, r + last, rec, g + dlogits_, grec, s.embd, n);
+    const double* g = net.grad(0);
+    simd::outer_sums(dw + s.lm_head, s.vocab_p, r + s.layer_input(s.layers), rec, g + s.dlogits,
+                     grec, s.embd, n);
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
-      const auto& gl = layers_[l];
-      simd::outer_sums(dw + p.fc2, s.embd_p, r + a.h, rec, g + gl.dx2, grec, s.hidden, n);
-      simd::outer_sums(dw + p.fc1, s.hidden_p, r + a.xn2, rec, g + gl.dhp, grec, s.embd, n);
-      simd::outer_sums(dw + p.wo, s.embd_p, r + a.xa, rec, g + gl.dx1, grec, s.embd, n);
+      const auto& d = s.layer_grads[l];
+      simd::outer_sums(dw + p.fc2, s.embd_p, r + a.h, rec, g + d.dx2, grec, s.hidden, n);
+      simd::outer_sums(dw + p.fc1, s.hidden_p, r + a.xn2, rec, g + d.dhp, grec, s.embd, n);
+      simd::outer_sums(dw + p.wo, s.embd_p, r + a.xa, rec, g + d.dx1, grec, s.embd, n);
       simd::outer_sums(dw + p.qkv, s.qkv_p, r + a.xn1, rec, net.dqkv(l, 0), s.qkv_p, s.embd, n);
     }
   }
 
  private:
-  // The gradients of a layer's activations that are also its matrices'
-  // output gradients, per position: d/dx2 (fc2's), d/d fc1's output, d/dx1 (wo's).
-  struct LayerGrads {
-    int dx2, dhp, dx1;
-  };
-  double* grad_record(int pos) { return grads_.data() + std::size_t(pos) * record_; }
-
-  // d/dx2 of layer l is in its record; leaves d/d(its input) in the layer
-  // below's d/dx2 (or demb_ for layer 0).
-  void layer(TapeGpt& net, const double* w, int l, int pos) {
+  // x2 = x1 + fc2(relu(fc1(rmsnorm(x1)))), x1 = x + wo(xa): from d/dx2 to
+  // d/dx1 and d/dxa (and fc1's output gradient, kept for its weights).
+  static void mlp_and_wo(TapeGpt& net, const double* w, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
     const auto& p = s.layer_params[l];
-    const auto& gl = layers_[l];
+    const auto& d = s.layer_grads[l];
     const double* r = net.record(pos);
-    double* g = grad_record(pos);
-    // x2 = x1 + fc2(relu(fc1(rmsnorm(x1))))
-    std::fill_n(dh_.data(), s.hidden, 0.0);
-    simd::matvec_backward_x(w + p.fc2, s.embd_p, g + gl.dx2, s.hidden, dh_.data());
-    for (int o = 0; o < s.hidden; ++o) g[gl.dhp + o] = r[a.hp + o] > 0 ? dh_[o] : 0.0;
-    std::fill_n(dxa_.data(), s.embd, 0.0);
-    simd::matvec_backward_x(w + p.fc1, s.hidden_p, g + gl.dhp, s.embd, dxa_.data());
-    std::copy_n(g + gl.dx2, s.embd, g + gl.dx1);
-    rmsnorm(r + a.x1, r[a.norms + 3], dxa_.data(), g + gl.dx1, s.embd);
-    // x1 = x + wo(attention(qkv(rmsnorm(x))))
-    std::fill_n(dxa_.data(), s.embd, 0.0);
-    simd::matvec_backward_x(w + p.wo, s.embd_p, g + gl.dx1, s.embd, dxa_.data());
-    attention(net, l, pos, dxa_.data());
-    std::fill_n(dxa_.data(), s.embd, 0.0);
-    simd::matvec_backward_x(w + p.qkv, s.qkv_p, net.dqkv(l, pos), s.embd, dxa_.data());
-    double* dx = l > 0 ? g + layers_[l - 1].dx2 : demb_.data();
-    std::copy_n(g + gl.dx1, s.embd, dx);
-    rmsnorm(l > 0 ? r + s.layer_acts[l - 1].x2 : r + s.x0, r[a.norms + 1], dxa_.data(), dx, s.embd);
+    double* g = net.grad(pos);
+    clear(g + d.dhp, s.hidden);
+    simd::matvec_backward_x(w + p.fc2, s.embd_p, g + d.dx2, s.hidden, g + d.dhp);
+    for (int o = 0; o < s.hidden; ++o) g[d.dhp + o] = r[a.hp + o] > 0 ? g[d.dhp + o] : 0.0;
+    clear(g + s.dxn, s.embd);
+    simd::matvec_backward_x(w + p.fc1, s.hidden_p, g + d.dhp, s.embd, g + s.dxn);
+    std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // the residual add
+    rmsnorm(r + a.x1, r[a.norms + 3], g + s.dxn, g + d.dx1, s.embd);
+    clear(g + d.dxa, s.embd);
+    simd::matvec_backward_x(w + p.wo, s.embd_p, g + d.dx1, s.embd, g + d.dxa);
+  }
+
+  // x1 = x + wo(attention(qkv(rmsnorm(x)))): from the cache's gradients and
+  // d/dx1 to d/dx, the layer's input.
+  static void qkv_and_rmsnorm(TapeGpt& net, const double* w, int l, int pos) {
+    const TapeShape& s = net.shape();
+    const auto& a = s.layer_acts[l];
+    const double* r = net.record(pos);
+    double* g = net.grad(pos);
+    clear(g + s.dxn, s.embd);
+    simd::matvec_backward_x(w + s.layer_params[l].qkv, s.qkv_p, net.dqkv(l, pos), s.embd,
+                            g + s.dxn);
+    double* dx = g + s.layer_input_grad(l);
+    std::copy_n(g + s.layer_grads[l].dx1, s.embd, dx);  // the residual add
+    rmsnorm(r + s.layer_input(l), r[a.norms + 1], g + s.dxn, dx, s.embd);
   }
 
   // y = x s, s = (sum(x^2) / n + eps)^-1/2:  dx += s dy - s^3 (dy . x) x / n
@@ -121,12 +115,13 @@ class TapeFastBackward {
     for (int i = 0; i < n; ++i) dx[i] += scale * dy[i] - k * x[i];
   }
 
-  // Adds d/dq (this position's) and d/dk, d/dv (positions 0..pos) into the
-  // cache's gradients, given dout = d loss / d (the attention output).
-  void attention(TapeGpt& net, int l, int pos, const double* dout_all) {
+  // From d/dxa of position pos: adds d/dq (its own) and d/dk, d/dv (positions
+  // 0..pos) into the cache's gradients.
+  void attention(TapeGpt& net, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
     const double* r = net.record(pos);
+    const double* dout_all = net.grad(pos) + s.layer_grads[l].dxa;
     const double* q = net.qkv(l, pos);
     double* dq = net.dqkv(l, pos);
     const double* cache = net.qkv(l, 0);
@@ -159,11 +154,9 @@ class TapeFastBackward {
     }
   }
 
-  int record_ = 0, dlogits_ = 0;  // a position's gradient record: its size, lm_head's dy
-  std::vector<LayerGrads> layers_;
-  simd::Doubles grads_;            // a gradient record per position
-  simd::Doubles demb_, dxa_, dh_;  // one position's other gradients
-  std::vector<double> dw_att_;     // attention weights' gradients, one head
+  static void clear(double* x, int n) { std::fill_n(x, n, 0.0); }
+
+  std::vector<double> dw_att_;  // attention weights' gradients, one head
 };
 
 }  // namespace mga

@@ -63,11 +63,9 @@ class TapeTrainer {
     const int n = step_tokens(doc, data_.bos(), config_.model.block_size, tokens_);
 
     const auto t0 = Clock::now();
+    net_.forward(w_.data(), tokens_.data(), 0, n);
     double total = 0;  // sum(losses), from 0 as Python's sum()
-    for (int pos = 0; pos < n; ++pos) {
-      net_.forward(w_.data(), tokens_[pos], pos);
-      total += net_.cross_entropy(pos, tokens_[pos + 1]);
-    }
+    for (int pos = 0; pos < n; ++pos) total += net_.cross_entropy(pos, tokens_[pos + 1]);
     const double loss = total * (1.0 / n);
     const auto t1 = Clock::now();
     phases.forward += seconds(t1 - t0);
@@ -100,7 +98,8 @@ class TapeTrainer {
     weights_.resize(vocab);
     int token_id = data_.bos();
     for (int pos = 0; pos < config_.model.block_size; ++pos) {
-      const double* logits = net_.forward(w_.data(), token_id, pos);
+      net_.forward(w_.data(), &token_id, pos, pos + 1);
+      const double* logits = net_.logits(pos);
       for (int i = 0; i < vocab; ++i) logits_[i] = logits[i] * inv_temperature;
       TapeGpt::softmax(logits_.data(), weights_.data(), vocab);
       token_id = int(rng.choose(weights_));
