@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/model.hpp"
-#include "core/tape_simd.hpp"
+#include "core/tape_kernels.hpp"
 
 namespace mga {
 
@@ -204,6 +204,9 @@ class TapeGpt {
   // it), and leaves their logits at logits(pos).
   void forward(const double* w, const int* tokens, int first, int end) {
     const TapeShape& s = shape_;
+    const std::size_t rec = std::size_t(s.record), qkv_p = std::size_t(s.qkv_p);
+    const int n = end - first;
+    double* r0 = record(first);
     for (int pos = first; pos < end; ++pos) {
       double* r = record(pos);
       const double* wte = w + s.wte + std::size_t(tokens[pos - first]) * s.embd;
@@ -217,25 +220,29 @@ class TapeGpt {
       for (int pos = first; pos < end; ++pos) {
         double* r = record(pos);
         rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms);
-        simd::matvec(w + p.qkv, s.qkv_p, r + a.xn1, s.embd, qkv(l, pos));
       }
+      simd::matmul(w + p.qkv, s.qkv_p, r0 + a.xn1, rec, s.embd, qkv(l, first), qkv_p, n);
       for (int pos = first; pos < end; ++pos) attention(l, pos, record(pos));
+      simd::matmul(w + p.wo, s.embd_p, r0 + a.xa, rec, s.embd, r0 + a.x1, rec, n);
       for (int pos = first; pos < end; ++pos) {
         double* r = record(pos);
         const double* x = r + s.layer_input(l);
-        simd::matvec(w + p.wo, s.embd_p, r + a.xa, s.embd, r + a.x1);
-        for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];  // wo(x) + x
+        for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];  // wo(xa) + x
         rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2);
-        simd::matvec(w + p.fc1, s.hidden_p, r + a.xn2, s.embd, r + a.hp);
-        for (int o = 0; o < s.hidden; ++o) r[a.h + o] = r[a.hp + o] > 0 ? r[a.hp + o] : 0.0;
-        simd::matvec(w + p.fc2, s.embd_p, r + a.h, s.hidden, r + a.x2);
-        for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];
+      }
+      simd::matmul(w + p.fc1, s.hidden_p, r0 + a.xn2, rec, s.embd, r0 + a.hp, rec, n);
+      for (int pos = first; pos < end; ++pos) {
+        double* r = record(pos);
+        simd::where_positive(r + a.hp, r + a.hp, r + a.h, s.hidden_p);  // relu
+      }
+      simd::matmul(w + p.fc2, s.embd_p, r0 + a.h, rec, s.hidden, r0 + a.x2, rec, n);
+      for (int pos = first; pos < end; ++pos) {
+        double* r = record(pos);
+        for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];  // fc2 + x1
       }
     }
-    for (int pos = first; pos < end; ++pos) {
-      double* r = record(pos);
-      simd::matvec(w + s.lm_head, s.vocab_p, r + s.layer_input(s.layers), s.embd, r + s.exps);
-    }
+    simd::matmul(w + s.lm_head, s.vocab_p, r0 + s.layer_input(s.layers), rec, s.embd, r0 + s.exps,
+                 rec, n);
   }
 
   // -log(softmax(logits)[target]) of position pos; the logits become exps.
@@ -274,29 +281,58 @@ class TapeGpt {
     for (int i = 0; i < shape_.embd; ++i) out[i] = x[i] * saved[1];
   }
 
-  // Causal attention of position pos's query over positions 0..pos, every head.
+  // Causal attention of position pos's query over positions 0..pos, every
+  // head; head_dim known at compile time when small (HeadDim 0: not).
+  void attention(int layer, int pos, double* r) {
+    if (shape_.head_dim <= 8) {
+      simd::with_constant<8>(shape_.head_dim, [&](auto hd) { attention<hd()>(layer, pos, r); });
+    } else {
+      attention<0>(layer, pos, r);
+    }
+  }
+
+  // Each step for every head before the next step, so the heads' independent
+  // work overlaps (the exps above all); each head's softmax is softmax()'s
+  // arithmetic.
+  template <int HeadDim>
   void attention(int layer, int pos, double* r) {
     const TapeShape& s = shape_;
     const auto& a = s.layer_acts[layer];
-    const int positions = pos + 1;
+    const int positions = pos + 1, hd = HeadDim > 0 ? HeadDim : s.head_dim;
+    const std::size_t stride = std::size_t(s.qkv_p);
     const double* q = qkv(layer, pos);
-    const double* cache = qkv(layer, 0);
-    for (int h = 0; h < s.heads; ++h) {
-      const int hs = h * s.head_dim;
-      double* e = r + a.att_exp + h * s.block;
-      double* w = r + a.att_w + h * s.block;
+    const double* keys = qkv(layer, 0) + s.embd;
+    const double* values = qkv(layer, 0) + 2 * s.embd;
+    double* __restrict exps = r + a.att_exp;  // head h's at h * block
+    double* __restrict weights = r + a.att_w;
+    double* __restrict totals = r + a.att_total;
+    for (int h = 0; h < s.heads; ++h) {  // attn_logits = q . k_t / head_dim**0.5
       for (int t = 0; t < positions; ++t) {
-        const double* k = cache + std::size_t(t) * s.qkv_p + s.embd + hs;
+        const double* k = keys + t * stride + h * hd;
         double dot = 0;
-        for (int j = 0; j < s.head_dim; ++j) dot += q[hs + j] * k[j];
-        e[t] = dot * s.inv_sqrt_head_dim;
+        for (int j = 0; j < hd; ++j) dot += q[h * hd + j] * k[j];
+        exps[h * s.block + t] = dot * s.inv_sqrt_head_dim;
       }
-      r[a.att_total + h] = softmax(e, w, positions);
-      for (int j = 0; j < s.head_dim; ++j) {
-        const double* v = cache + 2 * s.embd + hs + j;
+    }
+    for (int h = 0; h < s.heads; ++h) {  // exp(logit - max)
+      double* e = exps + h * s.block;
+      double max_val = e[0];
+      for (int t = 1; t < positions; ++t) max_val = e[t] > max_val ? e[t] : max_val;
+      for (int t = 0; t < positions; ++t) e[t] = std::exp(e[t] - max_val);
+    }
+    for (int h = 0; h < s.heads; ++h) {  // their sum, from 0, and exp * sum**-1
+      double total = 0;
+      for (int t = 0; t < positions; ++t) total += exps[h * s.block + t];
+      totals[h] = total;
+      const double inv = std::pow(total, -1.0);
+      for (int t = 0; t < positions; ++t) weights[h * s.block + t] = exps[h * s.block + t] * inv;
+    }
+    for (int h = 0; h < s.heads; ++h) {  // out_j = sum_t w_t v_t[j]
+      for (int j = 0; j < hd; ++j) {
         double out = 0;
-        for (int t = 0; t < positions; ++t) out += w[t] * v[std::size_t(t) * s.qkv_p];
-        r[a.xa + hs + j] = out;
+        for (int t = 0; t < positions; ++t)
+          out += weights[h * s.block + t] * values[t * stride + h * hd + j];
+        r[a.xa + h * hd + j] = out;
       }
     }
   }

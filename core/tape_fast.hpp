@@ -3,11 +3,12 @@
 // hand-written adjoints of the fused operations. Stage by stage, as the
 // forward: every position's logits to the last layer's output, then per
 // layer (last first) its MLP and wo, its attention, its q, k, v and rmsnorm;
-// then the embeddings. Each matrix's output gradient stays in the position's
-// gradient record, and each weight gradient is then one sum over the step's
-// positions, added up in registers. Gradients are summed in whatever order is
-// fastest (in vector lanes), so they differ from the node graph's in the last
-// bits; core/tape_exact.hpp keeps microgpt.py's order.
+// then the embeddings; the matrix products over all positions at once
+// (core/tape_kernels.hpp). Each matrix's output gradient stays in the
+// position's gradient record, and each weight gradient is then one sum over
+// the step's positions, added up in registers. Gradients are summed in
+// whatever order is fastest (in vector lanes), so they differ from the node
+// graph's in the last bits; core/tape_exact.hpp keeps microgpt.py's order.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/tape.hpp"
+#include "core/tape_kernels.hpp"
 
 namespace mga {
 
@@ -26,6 +28,9 @@ class TapeFastBackward {
   // positions of -log p(tokens[pos + 1]).
   void run(TapeGpt& net, const double* w, double* dw, const std::vector<int>& tokens, int n) {
     const TapeShape& s = net.shape();
+    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
+    const double* r0 = net.record(0);
+    double* g0 = net.grad(0);
     for (int l = 0; l < s.layers; ++l) clear(net.dqkv(l, 0), n * s.qkv_p);
     const double dloss = 1.0 / n;
     for (int pos = 0; pos < n; ++pos) {
@@ -35,12 +40,43 @@ class TapeFastBackward {
       for (int o = 0; o < s.vocab; ++o) g[s.dlogits + o] = dloss * r[s.probs + o];
       g[s.dlogits + tokens[pos + 1]] -= dloss;
       clear(g + s.top_grad(), s.embd);
-      simd::matvec_backward_x(w + s.lm_head, s.vocab_p, g + s.dlogits, s.embd, g + s.top_grad());
     }
+    simd::matmul_backward_x(w + s.lm_head, s.vocab_p, g0 + s.dlogits, grec, s.embd,
+                            g0 + s.top_grad(), grec, n);
     for (int l = s.layers - 1; l >= 0; --l) {
-      for (int pos = 0; pos < n; ++pos) mlp_and_wo(net, w, l, pos);
+      const auto& a = s.layer_acts[l];
+      const auto& p = s.layer_params[l];
+      const auto& d = s.layer_grads[l];
+      // x2 = x1 + fc2(relu(fc1(rmsnorm(x1)))), x1 = x + wo(xa): d/dx2 gives d/dx1 and d/dxa
+      for (int pos = 0; pos < n; ++pos) clear(net.grad(pos) + d.dhp, s.hidden);
+      simd::matmul_backward_x(w + p.fc2, s.embd_p, g0 + d.dx2, grec, s.hidden, g0 + d.dhp, grec, n);
+      for (int pos = 0; pos < n; ++pos) {
+        const double* r = net.record(pos);
+        double* g = net.grad(pos);
+        simd::where_positive(r + a.hp, g + d.dhp, g + d.dhp, s.hidden_p);  // relu
+        clear(g + s.dxn, s.embd);
+      }
+      simd::matmul_backward_x(w + p.fc1, s.hidden_p, g0 + d.dhp, grec, s.embd, g0 + s.dxn, grec, n);
+      for (int pos = 0; pos < n; ++pos) {
+        const double* r = net.record(pos);
+        double* g = net.grad(pos);
+        std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // the residual add
+        rmsnorm(r + a.x1, r[a.norms + 3], g + s.dxn, g + d.dx1, s.embd);
+        clear(g + d.dxa, s.embd);
+      }
+      simd::matmul_backward_x(w + p.wo, s.embd_p, g0 + d.dx1, grec, s.embd, g0 + d.dxa, grec, n);
+      // the attention, then q, k, v and rmsnorm: d/dx, the layer's input
       for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
-      for (int pos = 0; pos < n; ++pos) qkv_and_rmsnorm(net, w, l, pos);
+      for (int pos = 0; pos < n; ++pos) clear(net.grad(pos) + s.dxn, s.embd);
+      simd::matmul_backward_x(w + p.qkv, s.qkv_p, net.dqkv(l, 0), s.qkv_p, s.embd, g0 + s.dxn, grec,
+                              n);
+      for (int pos = 0; pos < n; ++pos) {
+        const double* r = net.record(pos);
+        double* g = net.grad(pos);
+        double* dx = g + s.layer_input_grad(l);
+        std::copy_n(g + d.dx1, s.embd, dx);  // the residual add
+        rmsnorm(r + s.layer_input(l), r[a.norms + 1], g + s.dxn, dx, s.embd);
+      }
     }
     for (int pos = 0; pos < n; ++pos) {  // x0 = rmsnorm(wte[token] + wpe[pos])
       const double* r = net.record(pos);
@@ -55,58 +91,20 @@ class TapeFastBackward {
       }
     }
     // The weights: every position's outer product dy x^T, one sum per weight.
-    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
-    const double* r = net.record(0);
-    const double* g = net.grad(0);
-    simd::outer_sums(dw + s.lm_head, s.vocab_p, r + s.layer_input(s.layers), rec, g + s.dlogits,
+    simd::outer_sums(dw + s.lm_head, s.vocab_p, r0 + s.layer_input(s.layers), rec, g0 + s.dlogits,
                      grec, s.embd, n);
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
       const auto& d = s.layer_grads[l];
-      simd::outer_sums(dw + p.fc2, s.embd_p, r + a.h, rec, g + d.dx2, grec, s.hidden, n);
-      simd::outer_sums(dw + p.fc1, s.hidden_p, r + a.xn2, rec, g + d.dhp, grec, s.embd, n);
-      simd::outer_sums(dw + p.wo, s.embd_p, r + a.xa, rec, g + d.dx1, grec, s.embd, n);
-      simd::outer_sums(dw + p.qkv, s.qkv_p, r + a.xn1, rec, net.dqkv(l, 0), s.qkv_p, s.embd, n);
+      simd::outer_sums(dw + p.fc2, s.embd_p, r0 + a.h, rec, g0 + d.dx2, grec, s.hidden, n);
+      simd::outer_sums(dw + p.fc1, s.hidden_p, r0 + a.xn2, rec, g0 + d.dhp, grec, s.embd, n);
+      simd::outer_sums(dw + p.wo, s.embd_p, r0 + a.xa, rec, g0 + d.dx1, grec, s.embd, n);
+      simd::outer_sums(dw + p.qkv, s.qkv_p, r0 + a.xn1, rec, net.dqkv(l, 0), s.qkv_p, s.embd, n);
     }
   }
 
  private:
-  // x2 = x1 + fc2(relu(fc1(rmsnorm(x1)))), x1 = x + wo(xa): from d/dx2 to
-  // d/dx1 and d/dxa (and fc1's output gradient, kept for its weights).
-  static void mlp_and_wo(TapeGpt& net, const double* w, int l, int pos) {
-    const TapeShape& s = net.shape();
-    const auto& a = s.layer_acts[l];
-    const auto& p = s.layer_params[l];
-    const auto& d = s.layer_grads[l];
-    const double* r = net.record(pos);
-    double* g = net.grad(pos);
-    clear(g + d.dhp, s.hidden);
-    simd::matvec_backward_x(w + p.fc2, s.embd_p, g + d.dx2, s.hidden, g + d.dhp);
-    for (int o = 0; o < s.hidden; ++o) g[d.dhp + o] = r[a.hp + o] > 0 ? g[d.dhp + o] : 0.0;
-    clear(g + s.dxn, s.embd);
-    simd::matvec_backward_x(w + p.fc1, s.hidden_p, g + d.dhp, s.embd, g + s.dxn);
-    std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // the residual add
-    rmsnorm(r + a.x1, r[a.norms + 3], g + s.dxn, g + d.dx1, s.embd);
-    clear(g + d.dxa, s.embd);
-    simd::matvec_backward_x(w + p.wo, s.embd_p, g + d.dx1, s.embd, g + d.dxa);
-  }
-
-  // x1 = x + wo(attention(qkv(rmsnorm(x)))): from the cache's gradients and
-  // d/dx1 to d/dx, the layer's input.
-  static void qkv_and_rmsnorm(TapeGpt& net, const double* w, int l, int pos) {
-    const TapeShape& s = net.shape();
-    const auto& a = s.layer_acts[l];
-    const double* r = net.record(pos);
-    double* g = net.grad(pos);
-    clear(g + s.dxn, s.embd);
-    simd::matvec_backward_x(w + s.layer_params[l].qkv, s.qkv_p, net.dqkv(l, pos), s.embd,
-                            g + s.dxn);
-    double* dx = g + s.layer_input_grad(l);
-    std::copy_n(g + s.layer_grads[l].dx1, s.embd, dx);  // the residual add
-    rmsnorm(r + s.layer_input(l), r[a.norms + 1], g + s.dxn, dx, s.embd);
-  }
-
   // y = x s, s = (sum(x^2) / n + eps)^-1/2:  dx += s dy - s^3 (dy . x) x / n
   static void rmsnorm(const double* x, double scale, const double* dy, double* dx, int n) {
     double dot = 0;

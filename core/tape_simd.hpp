@@ -1,6 +1,6 @@
-// The tapes' arithmetic kernels: vectors of doubles as wide as the build
-// allows (SSE2's two lanes at the default -O2, four or eight with
-// -DMGA_NATIVE=ON), written with GCC's vector extensions.
+// The tapes' vectors: doubles as many as the build allows in one register
+// (SSE2's two lanes at the default -O2, four or eight with -DMGA_NATIVE=ON),
+// written with GCC's vector extensions, and the buffers they live in.
 //
 // A vector's lanes always hold *independent* sums (different output rows of
 // a matrix-vector product, different inputs' gradients), never parts of one
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,13 @@ inline vd loadu(const double* p) {
 inline void storeu(double* p, vd v) {
   *reinterpret_cast<vdu*>(p) = v;
 }
+// x > 0 ? v : +0.0, lane by lane, without a branch (relu and its gradient:
+// microgpt.py's relu gives +0.0 for x <= 0, -0.0 and NaN included).
+inline vd where_positive(vd x, vd v) {
+  using vl = long long __attribute__((vector_size(8 * kLanes)));
+  return vd(vl(v) & (x > vd{}));
+}
+
 inline vd splat(double x) {  // (not vd{} + x: that adds 0.0, which turns -0.0 into +0.0)
   vd v;
   for (int k = 0; k < kLanes; ++k) v[k] = x;
@@ -89,13 +97,22 @@ inline vd pair_sums(vd a, vd b) {
 }
 
 // kLanes vectors in, one out: lane k holds the sum of v[k]'s lanes.
-inline vd sum_lanes(vd* v) {
-  for (int j = 0; j < kLanes / 2; ++j) v[j] = pair_sums<1>(v[2 * j], v[2 * j + 1]);
-  if constexpr (kLanes >= 4) {
-    for (int j = 0; j < kLanes / 4; ++j) v[j] = pair_sums<2>(v[2 * j], v[2 * j + 1]);
+inline vd sum_lanes(const vd (&v)[kLanes]) {
+  vd half[kLanes / 2];
+#pragma GCC unroll 8
+  for (int j = 0; j < kLanes / 2; ++j) half[j] = pair_sums<1>(v[2 * j], v[2 * j + 1]);
+  if constexpr (kLanes == 2) {
+    return half[0];
+  } else {
+    vd quarter[kLanes / 4];
+#pragma GCC unroll 8
+    for (int j = 0; j < kLanes / 4; ++j) quarter[j] = pair_sums<2>(half[2 * j], half[2 * j + 1]);
+    if constexpr (kLanes == 4) {
+      return quarter[0];
+    } else {
+      return pair_sums<4>(quarter[0], quarter[1]);
+    }
   }
-  if constexpr (kLanes >= 8) v[0] = pair_sums<4>(v[0], v[1]);
-  return v[0];
 }
 
 // 64-byte aligned storage for the tapes' buffers.
@@ -113,102 +130,14 @@ struct Aligned64 {
 };
 using Doubles = std::vector<double, Aligned64<double>>;
 
-// out[o] = sum_i W[o][i] x[i] for o < rows (rows a multiple of kPad), W stored
-// transposed: wt[i * rows + o]. N vectors of output rows at once, each lane
-// one row's sum: (((0 + w0 x0) + w1 x1) + ...), microgpt.py's order.
-template <int N>
-inline void matvec_rows(const double* __restrict wt, int rows, const double* __restrict x, int cols,
-                        double* __restrict out) {
-  vd acc[N];
-#pragma GCC unroll 16
-  for (int k = 0; k < N; ++k) acc[k] = vd{};
-  for (int i = 0; i < cols; ++i) {
-    const vd xi = splat(x[i]);
-    const double* w = wt + std::size_t(i) * rows;
-#pragma GCC unroll 16
-    for (int k = 0; k < N; ++k) acc[k] += load(w + k * kLanes) * xi;
+// Calls f(std::integral_constant<int, K>{}) for K = k, 1 <= k <= Max: a
+// kernel's block size, known at compile time, chosen at run time.
+template <int Max, class F>
+inline void with_constant(int k, F&& f) {
+  [&]<int... K>(std::integer_sequence<int, K...>) {
+    ((k == K + 1 ? f(std::integral_constant<int, K + 1>{}) : void()), ...);
   }
-#pragma GCC unroll 16
-  for (int k = 0; k < N; ++k) store(out + k * kLanes, acc[k]);
-}
-
-// Up to kBlock vectors of accumulators stay in registers (16 of them at most
-// without AVX-512, which has 32).
-inline constexpr int kBlock = kLanes == 8 ? 12 : 8;
-
-// Any number of rows: blocks of kBlock vectors, then one block of the rest
-// (matvec_rows<1> .. matvec_rows<kBlock - 1>, chosen by the fold below).
-inline void matvec(const double* wt, int rows, const double* x, int cols, double* out) {
-  int o = 0;
-  for (; rows - o >= kBlock * kLanes; o += kBlock * kLanes)
-    matvec_rows<kBlock>(wt + o, rows, x, cols, out + o);
-  [&]<int... N>(std::integer_sequence<int, N...>) {
-    const int left = (rows - o) / kLanes;
-    ((left == N + 1 ? matvec_rows<N + 1>(wt + o, rows, x, cols, out + o) : void()), ...);
-  }
-  (std::make_integer_sequence<int, kBlock - 1>{});
-}
-
-// The fast tape's backward of out = W x (W transposed as above, dy padded
-// with zeros): dx[i] += sum_o W[o][i] dy[o], each in vector lanes over o, the
-// lanes of kLanes inputs added up at once (so not in microgpt.py's order).
-inline void matvec_backward_x(const double* __restrict wt, int rows, const double* __restrict dy,
-                              int cols, double* __restrict dx) {
-  int i = 0;
-  for (; i + kLanes <= cols; i += kLanes) {
-    vd acc[kLanes];
-#pragma GCC unroll 8
-    for (int k = 0; k < kLanes; ++k) acc[k] = vd{};
-    for (int o = 0; o < rows; o += kLanes) {
-      const vd d = load(dy + o);
-#pragma GCC unroll 8
-      for (int k = 0; k < kLanes; ++k) acc[k] += load(wt + std::size_t(i + k) * rows + o) * d;
-    }
-    storeu(dx + i, loadu(dx + i) + sum_lanes(acc));
-  }
-  for (; i < cols; ++i) {
-    vd acc = vd{};
-    for (int o = 0; o < rows; o += kLanes)
-      acc += load(wt + std::size_t(i) * rows + o) * load(dy + o);
-    dx[i] += hsum(acc);
-  }
-}
-
-// dW += sum over n positions of dy_p x_p^T, W transposed as above: x_p is
-// xs + p * xstride (cols long), dy_p is dys + p * dystride (rows long, padded).
-// A step's terms for one parameter add up in registers, then go to memory once.
-template <int N>
-inline void outer_sums_rows(double* __restrict dwt, int rows, const double* __restrict xs,
-                            std::size_t xstride, const double* __restrict dys, std::size_t dystride,
-                            int cols, int n) {
-  for (int i = 0; i < cols; ++i) {
-    double* dw = dwt + std::size_t(i) * rows;
-    vd acc[N];
-#pragma GCC unroll 16
-    for (int k = 0; k < N; ++k) acc[k] = load(dw + k * kLanes);
-    for (int p = 0; p < n; ++p) {
-      const vd x = splat(xs[p * xstride + i]);
-      const double* dy = dys + p * dystride;
-#pragma GCC unroll 16
-      for (int k = 0; k < N; ++k) acc[k] += x * load(dy + k * kLanes);
-    }
-#pragma GCC unroll 16
-    for (int k = 0; k < N; ++k) store(dw + k * kLanes, acc[k]);
-  }
-}
-
-inline void outer_sums(double* dwt, int rows, const double* xs, std::size_t xstride,
-                       const double* dys, std::size_t dystride, int cols, int n) {
-  int o = 0;
-  for (; rows - o >= kBlock * kLanes; o += kBlock * kLanes)
-    outer_sums_rows<kBlock>(dwt + o, rows, xs, xstride, dys + o, dystride, cols, n);
-  [&]<int... N>(std::integer_sequence<int, N...>) {
-    const int left = (rows - o) / kLanes;
-    ((left == N + 1 ? outer_sums_rows<N + 1>(dwt + o, rows, xs, xstride, dys + o, dystride, cols, n)
-                    : void()),
-     ...);
-  }
-  (std::make_integer_sequence<int, kBlock - 1>{});
+  (std::make_integer_sequence<int, Max>{});
 }
 
 }  // namespace mga::simd
