@@ -16,19 +16,21 @@
 // which a key, a value or a parameter receives its terms. The stages run as
 // the fast tape's (core/tape_fast.hpp), each over the positions from the last
 // to the first: a scalar that belongs to one position gets all its terms in
-// one stage or in stages that run in the node graph's order, and a key, value
-// or parameter gets its terms from one stage, last position first.
+// one stage or in stages that run in the node graph's order, and a key or
+// value gets its terms from one stage, last position first. A parameter gets
+// one term per position, so the weights' gradients are summed at the end,
+// last position first.
 //
 // `0.0 + term` is a node's first addition: it turns -0.0 into +0.0 as the
 // node graph does (a gradient summed from +0.0 is never -0.0, so a copy of one
-// is the node graph's `0.0 + 1.0 * g`). A row whose gradient is 0 would add
-// exact zeros to sums that never hold -0.0, so it is skipped.
+// is the node graph's `0.0 + 1.0 * g`, and adding a term that is +-0.0 to such
+// a sum changes nothing).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <span>
+#include <numeric>
 #include <vector>
 
 #include "core/model.hpp"
@@ -39,7 +41,28 @@ namespace mga {
 class TapeExactBackward {
  public:
   TapeExactBackward(const TapeShape& s, const ParamLayout& layout)
-      : layout_(layout), gw_(std::size_t(s.block)), gdot_(std::size_t(s.block)) {}
+      : layout_(layout), gw_(std::size_t(s.block)), gdot_(std::size_t(s.block)) {
+    // Row indices from the largest matrix's last row down to 0; a matrix of
+    // r rows uses the last r of them.
+    descending_.resize(std::size_t(std::max({s.vocab, s.hidden, 3 * s.embd})));
+    std::iota(descending_.rbegin(), descending_.rend(), 0);
+    // [q | k | v]'s rows (attn_wq, attn_wk, attn_wv follow one another in
+    // ParamLayout) in Gpt::query_key_value's order, reversed: per head, last
+    // first, its value rows, then its key and query rows (alternating at
+    // position 0, where the key is the position's own).
+    for (int first : {1, 0}) {
+      std::vector<int>& order = first ? qkv_first_ : qkv_later_;
+      for (int hs = s.embd - s.head_dim; hs >= 0; hs -= s.head_dim) {
+        for (int j = hs + s.head_dim - 1; j >= hs; --j) order.push_back(2 * s.embd + j);
+        for (int j = hs + s.head_dim - 1; j >= hs; --j) {
+          order.push_back(s.embd + j);
+          if (first) order.push_back(j);
+        }
+        for (int j = hs + s.head_dim - 1; j >= hs && !first; --j) order.push_back(j);
+      }
+    }
+    lm_order_.resize(std::size_t(s.vocab));
+  }
 
   // Adds d loss / d p into dp (both ParamLayout order) for loss = mean over
   // the n positions of -log p(tokens[pos + 1]), as Gpt::loss builds it.
@@ -49,27 +72,27 @@ class TapeExactBackward {
     // loss = sum(losses) * (1 / n); every losses[pos] gets its grad through the sum
     const double dloss = 0.0 + (1.0 / n) * 1.0;
     for (int pos = n - 1; pos >= 0; --pos) {
-      const double* r = net.record(pos);
       double* g = net.grad(pos);
       const int target = tokens[pos + 1];
-      cross_entropy(s, r, target, dloss, g + s.dlogits);
-      rows_.clear();  // lm_head's rows, the target's made first
-      for (int o = s.vocab - 1; o >= 0; --o) {
-        if (o != target) rows_.push_back(row(layout_.lm_head, o, g[s.dlogits + o], p, dp));
-      }
-      rows_.push_back(row(layout_.lm_head, target, g[s.dlogits + target], p, dp));
+      cross_entropy(s, net.record(pos), target, dloss, g + s.dlogits);
+      // lm_head's rows: the target's was made first
+      std::copy_if(descending_.end() - s.vocab, descending_.end(), lm_order_.begin(),
+                   [target](int o) { return o != target; });
+      lm_order_.back() = target;
       std::fill_n(g + s.top_grad(), s.embd, 0.0);
-      rows_backward(r + s.layer_input(s.layers), s.embd, g + s.top_grad());
+      rows_to_dx(p + layout_.lm_head.first, s.embd, lm_order_.data(), s.vocab, g + s.dlogits,
+                 g + s.top_grad());
     }
     for (int l = s.layers - 1; l >= 0; --l) {
-      for (int pos = n - 1; pos >= 0; --pos) mlp_and_wo(net, p, dp, l, pos);
+      for (int pos = n - 1; pos >= 0; --pos) mlp_and_wo(net, p, l, pos);
       for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
       for (int pos = n - 1; pos >= 0; --pos) {
         const double* r = net.record(pos);
         double* g = net.grad(pos);
+        const std::vector<int>& order = pos == 0 ? qkv_first_ : qkv_later_;
         std::fill_n(g + s.dxn, s.embd, 0.0);
-        query_key_value(net, l, pos, p, dp);
-        rows_backward(r + s.layer_acts[l].xn1, s.embd, g + s.dxn);
+        rows_to_dx(p + layout_.layers[l].attn_wq.first, s.embd, order.data(), 3 * s.embd,
+                   net.dqkv(l, pos), g + s.dxn);
         rmsnorm(s, r + s.layer_input(l), r + s.layer_acts[l].norms, g + s.dxn,
                 g + s.layer_input_grad(l));
       }
@@ -86,19 +109,24 @@ class TapeExactBackward {
         dwpe[i] += 1.0 * g[s.dxn + i];
       }
     }
+    // The weights: w[o][i] += x[i] * g[o], one term per position.
+    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
+    const double* r0 = net.record(0);
+    const double* g0 = net.grad(0);
+    weight_grads(dp, layout_.lm_head, r0 + s.layer_input(s.layers), rec, g0 + s.dlogits, grec, n);
+    for (int l = 0; l < s.layers; ++l) {
+      const auto& a = s.layer_acts[l];
+      const auto& d = s.layer_grads[l];
+      const auto& m = layout_.layers[l];
+      weight_grads(dp, m.mlp_fc2, r0 + a.h, rec, g0 + d.dx2, grec, n);
+      weight_grads(dp, m.mlp_fc1, r0 + a.xn2, rec, g0 + d.dhp, grec, n);
+      weight_grads(dp, m.attn_wo, r0 + a.xa, rec, g0 + d.dx1, grec, n);
+      const Matrix qkv{m.attn_wq.first, 3 * s.embd, s.embd};
+      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), std::size_t(s.qkv_p), n);
+    }
   }
 
  private:
-  struct Row {
-    const double* w;  // the row's parameters
-    double* dw;       // their gradients
-    double g;         // d loss / d (the row's output)
-  };
-  Row row(const Matrix& m, int o, double g, const double* p, double* dp) const {
-    const std::size_t at = m.first + std::size_t(o) * m.cols;
-    return {p + at, dp + at, g};
-  }
-
   // losses[pos] = -log(probs[target]), probs = exps * sum(exps)**-1: d loss /
   // d logit_o into dlogits[o].
   static void cross_entropy(const TapeShape& s, const double* r, int target, double dloss,
@@ -119,80 +147,72 @@ class TapeExactBackward {
   // x2 = fc2 + x1 (residual add), fc2's rows, relu, fc1's rows, rmsnorm(x1),
   // x1 = wo + x (residual add), wo's rows: from d/dx2 to d/dxa, and the
   // residual's term of d/dx (the layer's input).
-  void mlp_and_wo(TapeGpt& net, const double* p, double* dp, int l, int pos) {
+  void mlp_and_wo(TapeGpt& net, const double* p, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
     const auto& d = s.layer_grads[l];
-    const auto& lp = layout_.layers[l];
+    const auto& m = layout_.layers[l];
     const double* r = net.record(pos);
     double* g = net.grad(pos);
     std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // x1's first term: the residual add
     std::fill_n(g + d.dhp, s.hidden, 0.0);
-    linear(lp.mlp_fc2, g + d.dx2, r + a.h, g + d.dhp, p, dp);
+    rows_to_dx(p + m.mlp_fc2.first, s.hidden, descending(s.embd), s.embd, g + d.dx2, g + d.dhp);
     for (int o = 0; o < s.hidden; ++o)
       g[d.dhp + o] = 0.0 + (r[a.hp + o] > 0 ? 1.0 : 0.0) * g[d.dhp + o];
     std::fill_n(g + s.dxn, s.embd, 0.0);
-    linear(lp.mlp_fc1, g + d.dhp, r + a.xn2, g + s.dxn, p, dp);
+    rows_to_dx(p + m.mlp_fc1.first, s.embd, descending(s.hidden), s.hidden, g + d.dhp, g + s.dxn);
     rmsnorm(s, r + a.x1, r + a.norms + 2, g + s.dxn, g + d.dx1);
     std::copy_n(g + d.dx1, s.embd, g + s.layer_input_grad(l));  // x's first term
     std::fill_n(g + d.dxa, s.embd, 0.0);
-    linear(lp.attn_wo, g + d.dx1, r + a.xa, g + d.dxa, p, dp);
+    rows_to_dx(p + m.attn_wo.first, s.embd, descending(s.embd), s.embd, g + d.dx1, g + d.dxa);
   }
 
-  // Rows in Gpt::query_key_value's order, reversed: per head, newest first,
-  // its value rows, then its key and query rows (alternating at position 0).
-  void query_key_value(TapeGpt& net, int l, int pos, const double* p, double* dp) {
-    const TapeShape& s = net.shape();
-    const auto& lp = layout_.layers[l];
-    const double* g = net.dqkv(l, pos);
-    rows_.clear();
-    for (int hs = s.embd - s.head_dim; hs >= 0; hs -= s.head_dim) {
-      for (int j = hs + s.head_dim - 1; j >= hs; --j)
-        rows_.push_back(row(lp.attn_wv, j, g[2 * s.embd + j], p, dp));
-      for (int j = hs + s.head_dim - 1; j >= hs; --j) {
-        rows_.push_back(row(lp.attn_wk, j, g[s.embd + j], p, dp));
-        if (pos == 0) rows_.push_back(row(lp.attn_wq, j, g[j], p, dp));
-      }
-      if (pos != 0) {
-        for (int j = hs + s.head_dim - 1; j >= hs; --j)
-          rows_.push_back(row(lp.attn_wq, j, g[j], p, dp));
-      }
-    }
-  }
+  const int* descending(int rows) const { return descending_.data() + descending_.size() - rows; }
 
-  // out = m x, its rows made first to last: dx gets them last to first.
-  void linear(const Matrix& m, const double* g, const double* x, double* dx, const double* p,
-              double* dp) {
-    rows_.clear();
-    for (int o = m.rows - 1; o >= 0; --o) rows_.push_back(row(m, o, g[o], p, dp));
-    rows_backward(x, m.cols, dx);
-  }
-
-  // Each row is sum(w[i] * x[i]): dx[i] += w[i] * g for the rows in rows_'s
-  // order (several inputs in vector lanes, each input's terms in order), and
-  // dw[i] += x[i] * g.
-  void rows_backward(const double* x, int cols, double* dx) {
+  // Each row r of w (row-major, cols long) is sum(w[r][i] * x[i]): dx[i] +=
+  // w[r][i] * g[r] for r in `order`, each input's terms in that order,
+  // several inputs in vector lanes.
+  static void rows_to_dx(const double* w, int cols, const int* order, int count, const double* g,
+                         double* dx) {
     using simd::kLanes;
     int i = 0;
     for (; i + 2 * kLanes <= cols; i += 2 * kLanes) {
       simd::vd a0 = simd::loadu(dx + i), a1 = simd::loadu(dx + i + kLanes);
-      for (const Row& row : rows_) {
-        if (row.g == 0) continue;
-        a0 += simd::loadu(row.w + i) * row.g;
-        a1 += simd::loadu(row.w + i + kLanes) * row.g;
+      for (int k = 0; k < count; ++k) {
+        const double* row = w + std::size_t(order[k]) * cols + i;
+        const simd::vd gr = simd::splat(g[order[k]]);
+        a0 += simd::loadu(row) * gr;
+        a1 += simd::loadu(row + kLanes) * gr;
       }
       simd::storeu(dx + i, a0);
       simd::storeu(dx + i + kLanes, a1);
     }
     for (; i < cols; ++i) {
-      for (const Row& row : rows_) dx[i] += row.g == 0 ? 0.0 : row.w[i] * row.g;
+      double a = dx[i];
+      for (int k = 0; k < count; ++k) a += w[std::size_t(order[k]) * cols + i] * g[order[k]];
+      dx[i] = a;
     }
-    for (const Row& row : rows_) {
-      if (row.g == 0) continue;
-      int k = 0;
-      for (; k + kLanes <= cols; k += kLanes)
-        simd::storeu(row.dw + k, simd::loadu(row.dw + k) + simd::loadu(x + k) * row.g);
-      for (; k < cols; ++k) row.dw[k] += x[k] * row.g;
+  }
+
+  // dw[o][i] += x_pos[i] * g_pos[o] for the m.rows x m.cols matrix m, the
+  // positions from the last to the first (x_pos = xs + pos * xstride, g_pos
+  // likewise).
+  static void weight_grads(double* dp, const Matrix& m, const double* xs, std::size_t xstride,
+                           const double* gs, std::size_t gstride, int n) {
+    using simd::kLanes;
+    for (int o = 0; o < m.rows; ++o) {
+      double* dw = dp + m.first + std::size_t(o) * m.cols;
+      int i = 0;
+      for (; i + kLanes <= m.cols; i += kLanes) {
+        simd::vd acc = simd::loadu(dw + i);
+        for (int pos = n - 1; pos >= 0; --pos)
+          acc += simd::loadu(xs + pos * xstride + i) * simd::splat(gs[pos * gstride + o]);
+        simd::storeu(dw + i, acc);
+      }
+      for (; i < m.cols; ++i) {
+        for (int pos = n - 1; pos >= 0; --pos)
+          dw[i] += xs[pos * xstride + i] * gs[pos * gstride + o];
+      }
     }
   }
 
@@ -220,8 +240,8 @@ class TapeExactBackward {
   void attention(TapeGpt& net, int l, int pos) {
     const TapeShape& s = net.shape();
     const auto& a = s.layer_acts[l];
-    const double* dout = net.grad(pos) + s.layer_grads[l].dxa;
     const double* r = net.record(pos);
+    const double* dout = net.grad(pos) + s.layer_grads[l].dxa;
     const double* q = net.qkv(l, pos);
     double* dq = net.dqkv(l, pos);
     for (int h = 0; h < s.heads; ++h) {
@@ -262,8 +282,8 @@ class TapeExactBackward {
   }
 
   const ParamLayout& layout_;
+  std::vector<int> descending_, qkv_first_, qkv_later_, lm_order_;  // rows' orders
   std::vector<double> gw_, gdot_;  // one head's attention weights' and logits' gradients
-  std::vector<Row> rows_;
 };
 
 }  // namespace mga

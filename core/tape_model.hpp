@@ -145,15 +145,47 @@ class TapeTrainer {
 
   void adam_update(int step) {
     if constexpr (Mode == TapeMode::exact) {
-      // Trainer's update, then the forward's copy of the parameter.
-      const AdamStep adam(step, config_.steps);
-      const auto& index = net_.shape().tape_index;
-      for (std::size_t i = 0; i < p_.size(); ++i) {
-        adam.update(p_[i], dp_[i], m_[i], v_[i]);
-        w_[index[i]] = p_[i];
-      }
+      adam_exact(step);
     } else {
       adam_fast(step);
+    }
+  }
+
+  // Trainer's update (AdamStep::update), kLanes parameters at a time: the same
+  // operations lane by lane (+, *, / are IEEE's, so a lane has a scalar's
+  // bits), Python's ** still std::pow, one lane at a time; then the
+  // forward's copy of each parameter.
+  void adam_exact(int step) {
+    using simd::vd;
+    const AdamStep adam(step, config_.steps);
+    const AdamConfig& c = adam.adam;
+    const vd beta1 = simd::splat(c.beta1), beta2 = simd::splat(c.beta2);
+    const vd one_minus_beta1 = simd::splat(1 - c.beta1), one_minus_beta2 = simd::splat(1 - c.beta2);
+    const vd m_correction = simd::splat(adam.m_correction);
+    const vd v_correction = simd::splat(adam.v_correction);
+    const vd lr_t = simd::splat(adam.lr_t), eps = simd::splat(c.eps);
+    const auto& index = net_.shape().tape_index;
+    const std::size_t n = p_.size();
+    std::size_t i = 0;
+    for (; i + simd::kLanes <= n; i += simd::kLanes) {
+      const vd grad = simd::loadu(dp_.data() + i);
+      vd grad_squared, root;
+      for (int k = 0; k < simd::kLanes; ++k) grad_squared[k] = std::pow(grad[k], 2);
+      const vd m = beta1 * simd::loadu(m_.data() + i) + one_minus_beta1 * grad;
+      const vd v = beta2 * simd::loadu(v_.data() + i) + one_minus_beta2 * grad_squared;
+      simd::storeu(m_.data() + i, m);
+      simd::storeu(v_.data() + i, v);
+      const vd m_hat = m / m_correction;
+      const vd v_hat = v / v_correction;
+      for (int k = 0; k < simd::kLanes; ++k) root[k] = std::pow(v_hat[k], 0.5);
+      const vd p = simd::loadu(p_.data() + i) - lr_t * m_hat / (root + eps);
+      simd::storeu(p_.data() + i, p);
+      simd::storeu(dp_.data() + i, vd{});
+      for (int k = 0; k < simd::kLanes; ++k) w_[index[i + k]] = p[k];
+    }
+    for (; i < n; ++i) {
+      adam.update(p_[i], dp_[i], m_[i], v_[i]);
+      w_[index[i]] = p_[i];
     }
   }
 
