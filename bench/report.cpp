@@ -135,7 +135,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
                tape ? "op" : "node");
   if (tape) {
     std::fprintf(out,
-                 "allocations   not counted (flat buffers, grown only by a longer document)\n");
+                 "allocations   not counted (flat buffers, made before training)\n");
   } else {
     std::fprintf(out, "allocations   %.1f calls/step, %s/step, %.1f frees/step\n",
                  double(m.alloc.allocations) / m.steps,
