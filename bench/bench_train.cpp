@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
-  std::string engine = "graph";
+  std::string engine(engine_name(Engine::graph));
   std::string engine_help;
   std::vector<std::string> engine_names;
   for (const auto& info : kEngines) {
