@@ -151,10 +151,12 @@ double Mulberry32Random::random() {
   return static_cast<double>(t ^ (t >> 14)) / 4294967296.0;
 }
 
+// microgpt.ts's Box-Muller, u1 == 0 included: it does not draw again, so a
+// parameter becomes infinite and the losses NaN, as they do in microgpt.ts
+// (seed 3000542827 on names.txt: the first parameter's u1 is 0).
 double Mulberry32Random::gauss(double mu, double sigma) {
-  double u1 = random();
-  while (u1 == 0.0) u1 = random();
-  double u2 = random();
+  const double u1 = random();
+  const double u2 = random();
   return mu + sigma * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 

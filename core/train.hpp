@@ -16,6 +16,7 @@
 #include "core/dataset.hpp"
 #include "core/graph.hpp"
 #include "core/model.hpp"
+#include "core/print.hpp"
 #include "core/rng.hpp"
 
 namespace mga {
@@ -78,12 +79,6 @@ struct AdamStep {
   AdamConfig adam;
   double lr_t, m_correction, v_correction;
 };
-
-inline std::string format_step(int step, int steps, double loss) {
-  char line[96];
-  std::snprintf(line, sizeof line, "step %4d / %4d | loss %.4f", step, steps, loss);
-  return line;
-}
 
 // A step's tokens, [BOS] + doc + [BOS], only as much as the block uses, into
 // `tokens` (reused, so a step allocates nothing here). Returns the number of
@@ -219,7 +214,7 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
   for (int step = 0; step < config.steps; ++step) {
     const auto& doc = data.docs[order[std::size_t(step) % order.size()]];
     result.losses.push_back(trainer.train_step(doc, step, result.phases));
-    print(format_step(step + 1, config.steps, result.losses.back()));
+    print(format_step(step + 1, config.steps, result.losses.back(), config.rng));
   }
   result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
   result.train_nodes = trainer.nodes_created() - nodes_before;

@@ -2,6 +2,7 @@
 // Node running microgpt.ts's mulberry32 code.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -57,6 +58,17 @@ TEST(Mulberry32Random, MatchesMicrogptTs) {
   EXPECT_EQ(gauss.gauss(0, 0.08), -0.021842088390608833);
   EXPECT_EQ(shuffled_range_10(Mulberry32Random(42)),
             (std::vector<std::uint32_t>{0, 7, 3, 5, 2, 1, 8, 9, 4, 6}));
+}
+
+// mulberry32 returns 0 when its state becomes 0: seed 2^32 - 0x6d2b79f5 on the
+// first draw. microgpt.ts's gauss takes log(0) as it is and gives -Infinity
+// (Node: 0.08 * sqrt(-2 * log(0)) * cos(2 pi * 0.2664...)); it never draws again.
+TEST(Mulberry32Random, GaussKeepsAZeroDrawAsMicrogptTs) {
+  const std::uint64_t zero_first = 0x100000000ULL - 0x6d2b79f5ULL;
+  EXPECT_EQ(Mulberry32Random(zero_first).random(), 0.0);
+  Mulberry32Random gauss(zero_first);
+  EXPECT_EQ(gauss.gauss(0, 0.08), -INFINITY);
+  EXPECT_EQ(gauss.random(), Mulberry32Random(zero_first + 0x6d2b79f5ULL * 2).random());
 }
 
 TEST(Mulberry32Random, ChooseSubtractsUntilNonPositive) {
