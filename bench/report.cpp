@@ -134,8 +134,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
                m.nodes_per_step(), tape ? "tape ops" : "nodes", m.ns_per_node(),
                tape ? "op" : "node");
   if (tape) {
-    std::fprintf(out,
-                 "allocations   not counted (flat buffers, made before training)\n");
+    std::fprintf(out, "allocations   not counted (flat buffers, made before training)\n");
   } else {
     std::fprintf(out, "allocations   %.1f calls/step, %s/step, %.1f frees/step\n",
                  double(m.alloc.allocations) / m.steps,
