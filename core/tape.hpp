@@ -3,10 +3,9 @@
 // the activations backward needs in one flat record (and their gradients in
 // another), and the query, key and value of every position in a KV cache.
 // core/tape_shape.hpp lays them out; this file runs the forward pass, which
-// both tapes share:
-// every value is computed from the same operands, summed in the same order,
-// as microgpt.py (and Gpt in core/model.hpp) computes it, so a step's loss
-// has the node graph's bits. The two backward passes are core/tape_fast.hpp
+// both tapes share: every value is computed from the same operands, summed in
+// the same order, as microgpt.py (and Gpt in core/model.hpp) computes it, so a
+// step's loss has the node graph's bits. The two backward passes are core/tape_fast.hpp
 // and core/tape_exact.hpp, the training loop core/tape_model.hpp.
 //
 // A document's positions go through each stage together (all embeddings,
