@@ -55,6 +55,9 @@ class TapeTrainer {
     v_.assign(n, 0.0);
   }
 
+  TapeTrainer(const TapeTrainer&) = delete;  // backward_ refers to layout_
+  TapeTrainer& operator=(const TapeTrainer&) = delete;
+
   // Forward and backward on `doc`: returns the loss and adds d loss / d
   // params to the gradients (adam_update zeroes them).
   double loss_and_grads(const std::vector<std::uint32_t>& doc, PhaseSeconds& phases) {
