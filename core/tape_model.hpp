@@ -207,7 +207,8 @@ class TapeTrainer {
     const vd inv_mc = simd::splat(inv_m_correction), inv_vc = simd::splat(inv_v_correction);
     const vd lr = simd::splat(lr_t), eps = simd::splat(adam.eps);
     double *p = w_.data(), *g = dp_.data(), *m = m_.data(), *v = v_.data();
-    for (std::size_t i = 0; i < w_.size(); i += simd::kLanes) {
+    const std::size_t n = w_.size();  // a multiple of kPad
+    for (std::size_t i = 0; i < n; i += simd::kLanes) {
       const vd grad = simd::load(g + i);
       const vd m_i = beta1 * simd::load(m + i) + one_minus_beta1 * grad;
       const vd v_i = beta2 * simd::load(v + i) + one_minus_beta2 * (grad * grad);
