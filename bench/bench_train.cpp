@@ -3,8 +3,9 @@
 //   bench_train --allocator=arena          microgpt's output, then a summary
 //   bench_train --allocator=all --repeat 3  every policy, each run in a fresh
 //                                           process, then one comparison table
-//   bench_train --engine=tape               the fused-op tape instead of the
-//                                           node graph: the no-allocation ceiling
+//   bench_train --engine=tape               fused ops on flat buffers instead of
+//                                           the node graph: the no-node ceiling
+//                                           (tape-exact: with the graph's bits)
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -23,7 +24,7 @@ namespace {
 using namespace mga;
 
 struct Options {
-  std::string engine = "graph";
+  Engine engine = Engine::graph;
   std::string allocator = "new";
   RunConfig run;
   std::string seed = "42";  // any integer, as Python's random.seed
@@ -39,9 +40,6 @@ struct Options {
   std::string inject_fault;      // internal: see MGA_WORKER_FAULT in bench/worker.hpp
 };
 
-constexpr std::string_view kTapeDescription =
-    "fused-op tape on flat buffers, no node per op, not bit-exact";
-
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
 
@@ -52,7 +50,7 @@ std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
 
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
-  return {{"engine", json_string(o.engine)},
+  return {{"engine", json_string(engine_name(o.engine))},
           {"steps", std::to_string(o.run.steps)},
           {"seed", o.run.seed.decimal()},  // a JSON integer of any size, as given
           {"rng", json_string(o.rng)},
@@ -77,11 +75,12 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     }
   };
   Measurement result;
-  if (o.engine == kTapeEngine) {
+  if (o.engine != Engine::graph) {
     // Two statements: `hash` is read only after the run has printed everything
     // (in one call, the argument could be copied before the run fills it).
-    const RunResult run = run_tape_microgpt(data, o.run, print);
-    return make_measurement(kTapeEngine, run, hash);
+    const RunResult run = run_tape_microgpt(
+        data, o.run, print, o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact);
+    return make_measurement(engine_name(o.engine), run, hash);
   }
   with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
     RunResult run = run_microgpt<P>(data, o.run, print);
@@ -97,7 +96,7 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train", "--worker"};
   const std::pair<const char*, std::string> options[] = {
-      {"--engine", o.engine},
+      {"--engine", std::string(engine_name(o.engine))},
       {"--steps", std::to_string(o.run.steps)},
       {"--seed", o.run.seed.decimal()},
       {"--rng", o.rng},
@@ -110,7 +109,7 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
       {"--data", data_path}};
   // "--seed=-5", not "--seed" "-5": a value never reads as an option.
   for (const auto& [flag, value] : options) args.push_back(std::string(flag) + "=" + value);
-  if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
+  if (o.engine == Engine::graph) args.insert(args.end(), {"--allocator", allocator});
   const std::string fault = worker_fault_for_run(run);
   if (!fault.empty()) args.insert(args.end(), {"--inject-fault", fault});
   const std::string label =
@@ -130,7 +129,7 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
 }
 
 std::string description_of(const Options& o, const std::string& allocator) {
-  if (o.engine == kTapeEngine) return std::string(kTapeDescription);
+  if (o.engine != Engine::graph) return std::string(engine_info(o.engine).description);
   std::string description;
   with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
   return description;
@@ -154,7 +153,7 @@ void check_model_memory(const Options& o, const Dataset& data, double file_bytes
   const auto& model = o.run.model;
   const DataShape shape{file_bytes, double(data.docs.size()), data.vocab_size(),
                         int(std::min<std::size_t>(model.block_size, data.docs.longest() + 1))};
-  if (o.engine == kTapeEngine) {
+  if (o.engine != Engine::graph) {
     // Tape offsets are ints: beyond that no --force can help.
     if (tape_activations(model, shape.vocab, shape.positions) > 2147483647.0)
       throw MemoryRefused("the tape engine holds at most 2^31 - 1 activations per step");
@@ -189,9 +188,9 @@ int run(const Options& o) {
   check_model_memory(o, data, file_bytes);
 
   const std::vector<std::string> allocators =
-      o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
-      : o.allocator == "all"  ? policy_names()
-                              : std::vector<std::string>{o.allocator};
+      o.engine != Engine::graph ? std::vector<std::string>{std::string(engine_name(o.engine))}
+      : o.allocator == "all"    ? policy_names()
+                                : std::vector<std::string>{o.allocator};
   std::vector<PolicyRuns> all;
   for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
 
@@ -266,10 +265,16 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
-  app.add_option("--engine", o.engine,
-                 "graph: a heap node per scalar op, as microgpt.py (measures --allocator); tape: "
-                 "fused ops on flat buffers, the no-allocation ceiling (not bit-exact)")
-      ->check(CLI::IsMember({"graph", "tape"}))
+  std::string engine(engine_name(Engine::graph));
+  std::string engine_help;
+  std::vector<std::string> engine_names;
+  for (const auto& info : kEngines) {
+    engine_help += (engine_help.empty() ? "" : "; ") + std::string(info.name) + ": " +
+                   std::string(info.description);
+    engine_names.emplace_back(info.name);
+  }
+  app.add_option("--engine", engine, engine_help)
+      ->check(CLI::IsMember(engine_names))
       ->capture_default_str();
   auto* allocator_option =
       app.add_option("--allocator", o.allocator,
@@ -355,11 +360,13 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (o.engine == kTapeEngine && allocator_option->count() > 0 && !o.worker) {
-      throw CLI::ValidationError("--allocator", "the tape engine has no allocation policy");
+    o.engine = *engine_named(engine);
+    const std::string tape_engine = "the " + engine + " engine";
+    if (o.engine != Engine::graph && allocator_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--allocator", tape_engine + " has no allocation policy");
     }
-    if (o.engine == kTapeEngine && topo_option->count() > 0 && !o.worker) {
-      throw CLI::ValidationError("--topo", "the tape engine has no graph to sort");
+    if (o.engine != Engine::graph && topo_option->count() > 0 && !o.worker) {
+      throw CLI::ValidationError("--topo", tape_engine + " has no graph to sort");
     }
     o.run.seed = *Seed::parse(o.seed);
     if (o.rng == "mulberry32" && !o.run.seed.javascript_int32()) {

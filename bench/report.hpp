@@ -11,15 +11,13 @@
 #include <vector>
 
 #include "bench/output_file.hpp"  // write_file_atomically, for the JSON
+#include "core/engine.hpp"
 #include "core/train.hpp"
 
 namespace mga {
 
-// The name bench_train gives a run of --engine=tape where a policy's name goes:
-// the tape has no allocator, so the summary speaks of an engine and tape ops.
-inline constexpr std::string_view kTapeEngine = "tape";
-
-// One training run of one policy.
+// One training run of one policy. A tape engine has no allocator: its runs
+// carry the engine's name (core/engine.hpp) instead.
 struct Measurement {
   std::string allocator;
   int steps = 0;

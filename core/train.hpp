@@ -56,6 +56,30 @@ struct AdamConfig {
   double learning_rate = 0.01, beta1 = 0.85, beta2 = 0.99, eps = 1e-8;
 };
 
+// microgpt.py's Adam update at step `step` (from 0) of `steps`, with linear
+// learning-rate decay, one parameter at a time. Trainer and the exact tape
+// both use it, so their updates are the same arithmetic.
+struct AdamStep {
+  AdamStep(int step, int steps)
+      : lr_t(adam.learning_rate * (1 - double(step) / steps)),
+        // microgpt.py recomputes these per parameter; they are the same bits every time.
+        m_correction(1 - std::pow(adam.beta1, step + 1)),
+        v_correction(1 - std::pow(adam.beta2, step + 1)) {}
+
+  // Python's `**` is std::pow (GCC makes `grad ** 2` grad * grad, and keeps pow for 0.5).
+  void update(double& data, double& grad, double& m, double& v) const {
+    m = adam.beta1 * m + (1 - adam.beta1) * grad;
+    v = adam.beta2 * v + (1 - adam.beta2) * std::pow(grad, 2);
+    const double m_hat = m / m_correction;
+    const double v_hat = v / v_correction;
+    data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
+    grad = 0;
+  }
+
+  AdamConfig adam;
+  double lr_t, m_correction, v_correction;
+};
+
 // A step's tokens, [BOS] + doc + [BOS], only as much as the block uses, into
 // `tokens` (reused, so a step allocates nothing here). Returns the number of
 // positions trained: min(block_size, len(tokens) - 1).
@@ -146,21 +170,10 @@ class Trainer {
 
  private:
   void adam_update(int step) {
-    const AdamConfig adam;
+    const AdamStep adam(step, config_.steps);
     auto params = model_.params();
-    const double lr_t = adam.learning_rate * (1 - double(step) / config_.steps);
-    // microgpt.py recomputes these per parameter; they are the same bits every time.
-    const double m_correction = 1 - std::pow(adam.beta1, step + 1);
-    const double v_correction = 1 - std::pow(adam.beta2, step + 1);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto& p = params[i];
-      m_[i] = adam.beta1 * m_[i] + (1 - adam.beta1) * p.grad;
-      v_[i] = adam.beta2 * v_[i] + (1 - adam.beta2) * std::pow(p.grad, 2);
-      const double m_hat = m_[i] / m_correction;
-      const double v_hat = v_[i] / v_correction;
-      p.data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
-      p.grad = 0;
-    }
+    for (std::size_t i = 0; i < params.size(); ++i)
+      adam.update(params[i].data, params[i].grad, m_[i], v_[i]);
   }
 
   const Dataset& data_;
@@ -188,11 +201,6 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
   print("num docs: " + std::to_string(result.num_docs));
   print("vocab size: " + std::to_string(result.vocab_size));
 
-  // The step's document, copied out of the packed dataset (as much as the
-  // block uses) into a vector, which every trainer's train_step takes.
-  std::vector<std::uint32_t> doc;
-  doc.reserve(std::size_t(config.model.block_size));
-
   TrainerT trainer(data, config, *rng);
   result.num_params = trainer.num_params();
   print("num params: " + std::to_string(result.num_params));
@@ -204,10 +212,7 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
   // that `new` trains 12% slower (README, Performance).
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
-    const auto tokens = data.docs[order[std::size_t(step) % order.size()]];
-    // step_tokens reads at most block_size tokens and whether there are fewer.
-    const std::size_t used = std::min(tokens.size(), std::size_t(config.model.block_size));
-    doc.assign(tokens.begin(), tokens.begin() + std::ptrdiff_t(used));
+    const auto doc = data.docs[order[std::size_t(step) % order.size()]];
     result.losses.push_back(trainer.train_step(doc, step, result.phases));
     print(format_step(step + 1, config.steps, result.losses.back(), config.rng));
   }

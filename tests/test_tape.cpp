@@ -1,7 +1,8 @@
-// The tape engine (core/tape.hpp, core/tape_model.hpp) against the faithful
-// one: the same initial parameters, the same loss bits for the same
-// parameters, the same gradients up to summation order, the same losses over
-// training and the same printed output.
+// The tape engines (core/tape*.hpp) against the faithful one. The fast tape:
+// the same initial parameters, the same loss bits for the same parameters,
+// the same gradients up to summation order, the same losses over training
+// and the same printed output. The exact tape: the node graph's bits, every
+// gradient of a step, every loss and every parameter after training.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
 
 #include "allocators/arena.hpp"
 #include "core/tape_model.hpp"
@@ -27,6 +29,16 @@ const Dataset& names_dataset() {
   return data;
 }
 
+// The real names when shared/ is there, else a small set made here, so the
+// exact tape's tests run on any checkout.
+const Dataset& any_dataset() {
+  if (!kNames.empty()) return names_dataset();
+  static const Dataset made = parse_dataset(
+      "emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\namelia\nharper\nevelyn\n"
+      "liam\nnoah\noliver\nelijah\njames\nwilliam\nbenjamin\nlucas\nhenry\ntheodore\n");
+  return made;
+}
+
 #define SKIP_WITHOUT_NAMES() \
   if (kNames.empty())        \
   GTEST_SKIP() << "no names.txt (the shared/ directory beside the checkout is absent)"
@@ -39,7 +51,7 @@ ModelConfig two_layers() {
 // and d loss / d params for a model freshly drawn from seed 42.
 std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
                                                       const ModelConfig& config,
-                                                      const std::vector<std::uint32_t>& doc) {
+                                                      std::span<const std::uint32_t> doc) {
   StepGraph step(data, config, doc);
   std::vector<double> grads;
   for (const auto& p : step.model.params()) grads.push_back(p.grad);
@@ -47,31 +59,30 @@ std::pair<double, std::vector<double>> faithful_grads(const Dataset& data,
   return {value, grads};
 }
 
-// For a short document and one filling the whole block, in two shapes: the
+// For a short document and one filling the whole block, in three shapes: the
 // parameters are drawn identically, the loss has the same bits (forward sums
 // in microgpt.py's order) and the gradients agree to the last bits.
 TEST(Tape, GradientsMatchFaithfulEngine) {
   SKIP_WITHOUT_NAMES();
   const Dataset& data = names_dataset();
-  const auto longest_doc = *std::max_element(data.docs.begin(), data.docs.end(),
-                                             [](auto a, auto b) { return a.size() < b.size(); });
-  const std::vector<std::uint32_t> first(data.docs[0].begin(), data.docs[0].end());
-  const std::vector<std::uint32_t> longest(longest_doc.begin(), longest_doc.end());
-  for (const ModelConfig& model : {ModelConfig{}, two_layers()}) {
+  const auto longest = *std::max_element(data.docs.begin(), data.docs.end(),
+                                         [](auto a, auto b) { return a.size() < b.size(); });
+  for (const ModelConfig& model : {ModelConfig{}, two_layers(), ModelConfig{12, 3, 3, 10}}) {
     // BOS + the longest name fills every position of the block (and is cut at block_size 8).
     ASSERT_GE(longest.size() + 1, std::size_t(model.block_size));
-    for (const auto& doc : {first, longest}) {
+    for (const auto& doc : {data.docs[0], longest}) {
       const auto [faithful_loss, faithful] = faithful_grads(data, model, doc);
       RunConfig config;
       config.model = model;
       auto rng = make_rng(RngKind::python, 42);
-      TapeTrainer tape(data, config, *rng);
+      TapeTrainer<TapeMode::fast> tape(data, config, *rng);
       ASSERT_EQ(tape.num_params(), faithful.size());
       PhaseSeconds phases;
       EXPECT_EQ(tape.loss_and_grads(doc, phases), faithful_loss);
+      const std::vector<double> grads = tape.grads();
       double max_difference = 0, max_grad = 0;
       for (std::size_t i = 0; i < faithful.size(); ++i) {
-        max_difference = std::max(max_difference, std::abs(tape.grads()[i] - faithful[i]));
+        max_difference = std::max(max_difference, std::abs(grads[i] - faithful[i]));
         max_grad = std::max(max_grad, std::abs(faithful[i]));
       }
       std::printf(
@@ -84,18 +95,26 @@ TEST(Tape, GradientsMatchFaithfulEngine) {
   }
 }
 
-TEST(Tape, InitialisationIsGptsOrder) {
-  SKIP_WITHOUT_NAMES();
-  const Dataset& data = names_dataset();
-  const ModelConfig model = two_layers();
+template <TapeMode Mode>
+void expect_gpt_initialisation(const Dataset& data, const ModelConfig& model) {
   auto rng_faithful = make_rng(RngKind::python, 7), rng_tape = make_rng(RngKind::python, 7);
   Gpt<ArenaPolicy> faithful(model, data.vocab_size(), *rng_faithful);
   RunConfig config;
   config.model = model;
-  TapeTrainer tape(data, config, *rng_tape);
-  ASSERT_EQ(tape.num_params(), faithful.params().size());
-  for (std::size_t i = 0; i < tape.num_params(); ++i)
-    ASSERT_EQ(tape.params()[i], faithful.params()[i].data) << "parameter " << i;
+  TapeTrainer<Mode> tape(data, config, *rng_tape);
+  const std::vector<double> params = tape.params();
+  ASSERT_EQ(params.size(), faithful.params().size());
+  for (std::size_t i = 0; i < params.size(); ++i)
+    ASSERT_EQ(params[i], faithful.params()[i].data) << "parameter " << i;
+}
+
+// Both tapes keep the parameters in their own order (transposed, padded);
+// read back in ParamLayout's order they are Gpt's draws.
+TEST(Tape, InitialisationIsGptsOrder) {
+  for (const ModelConfig& model : {ModelConfig{}, two_layers(), ModelConfig{12, 3, 3, 10}}) {
+    expect_gpt_initialisation<TapeMode::fast>(any_dataset(), model);
+    expect_gpt_initialisation<TapeMode::exact>(any_dataset(), model);
+  }
 }
 
 void expect_losses_match(const RunConfig& config) {
@@ -125,11 +144,12 @@ TEST(Tape, First50LossesMatchFaithfulEngine) {
   expect_losses_match(config);
 }
 
-std::vector<std::string> output_of(bool tape, const RunConfig& config) {
+std::vector<std::string> output_of(bool tape, const RunConfig& config,
+                                   TapeMode mode = TapeMode::fast) {
   std::vector<std::string> lines;
   const auto sink = [&](const std::string& line) { lines.push_back(line); };
   if (tape) {
-    run_tape_microgpt(names_dataset(), config, sink);
+    run_tape_microgpt(names_dataset(), config, sink, mode);
   } else {
     run_microgpt<ArenaPolicy>(names_dataset(), config, sink);
   }
@@ -162,8 +182,9 @@ TEST(Tape, PrintsWhatRunMicrogptPrints) {
   EXPECT_EQ(differing_samples, 0);
 }
 
-// The tape is fast enough to train the whole reference run: its output is
-// microgpt.py's, byte for byte (tested, not promised: a sample may flip one day).
+// The tapes are fast enough to train the whole reference run: their output is
+// microgpt.py's, byte for byte (for the fast tape tested, not promised: a
+// sample may flip one day; for the exact tape it follows from the tests below).
 TEST(Tape, MatchesMicrogptPyReferenceRun) {
   const std::string reference = kShared + "/reference/microgpt_py_seed42_steps1000.txt";
   if (!std::filesystem::exists(reference) || !std::filesystem::exists(kNames))
@@ -171,10 +192,90 @@ TEST(Tape, MatchesMicrogptPyReferenceRun) {
   std::vector<std::string> expected;
   std::ifstream in(reference);
   for (std::string line; std::getline(in, line);) expected.push_back(line);
-  const auto printed = output_of(true, RunConfig{});
-  ASSERT_EQ(printed.size(), expected.size());
-  for (std::size_t i = 0; i < printed.size(); ++i)
-    EXPECT_EQ(printed[i], expected[i]) << "line " << i + 1;
+  for (TapeMode mode : {TapeMode::fast, TapeMode::exact}) {
+    const auto printed = output_of(true, RunConfig{}, mode);
+    ASSERT_EQ(printed.size(), expected.size());
+    for (std::size_t i = 0; i < printed.size(); ++i)
+      EXPECT_EQ(printed[i], expected[i]) << "line " << i + 1;
+  }
+}
+
+// ---- the exact tape --------------------------------------------------------
+
+const std::vector<ModelConfig>& exact_shapes() {
+  static const std::vector<ModelConfig> shapes = {ModelConfig{}, two_layers(),
+                                                  ModelConfig{12, 3, 3, 10}};
+  return shapes;
+}
+
+// One step from the same parameters: every gradient has the node graph's
+// bits, for short and block-filling documents (the longest name is cut at
+// every block size here) in three shapes.
+TEST(TapeExact, EveryGradientOfAStepIsTheNodeGraphs) {
+  const Dataset& data = any_dataset();
+  const auto longest = *std::max_element(data.docs.begin(), data.docs.end(),
+                                         [](auto a, auto b) { return a.size() < b.size(); });
+  for (const ModelConfig& model : exact_shapes()) {
+    for (const auto& doc : {data.docs[0], data.docs[1], longest}) {
+      const auto [faithful_loss, faithful] = faithful_grads(data, model, doc);
+      RunConfig config;
+      config.model = model;
+      auto rng = make_rng(RngKind::python, 42);
+      TapeTrainer<TapeMode::exact> tape(data, config, *rng);
+      PhaseSeconds phases;
+      EXPECT_EQ(tape.loss_and_grads(doc, phases), faithful_loss);
+      const std::vector<double> grads = tape.grads();
+      ASSERT_EQ(grads.size(), faithful.size());
+      std::size_t differing = 0;
+      double max_difference = 0;
+      for (std::size_t i = 0; i < grads.size(); ++i) {
+        differing += grads[i] != faithful[i];
+        max_difference = std::max(max_difference, std::abs(grads[i] - faithful[i]));
+      }
+      std::printf(
+          "n_embd %d n_layer %d, doc of %zu tokens: %zu of %zu gradients differ (max %.3g)\n",
+          model.n_embd, model.n_layer, doc.size(), differing, grads.size(), max_difference);
+      EXPECT_EQ(differing, 0U);
+    }
+  }
+}
+
+// Training: every loss, and every parameter after the last step, equal to the
+// node graph's (microgpt.py's DFS order) for 1000 steps of the default config
+// and 200 of two other shapes.
+TEST(TapeExact, TrainingIsTheNodeGraphsBitForBit) {
+  const Dataset& data = any_dataset();
+  for (const ModelConfig& model : exact_shapes()) {
+    RunConfig config;
+    config.model = model;
+    config.steps = model.n_layer == 1 ? 1000 : 200;
+    auto train = [&]<class TrainerT>(std::type_identity<TrainerT>) {
+      auto rng = make_rng(config.rng, config.seed);
+      TrainerT trainer(data, config, *rng);
+      PhaseSeconds phases;
+      std::vector<double> losses;
+      for (int step = 0; step < config.steps; ++step)
+        losses.push_back(
+            trainer.train_step(data.docs[std::size_t(step) % data.docs.size()], step, phases));
+      std::vector<double> params;
+      if constexpr (std::is_same_v<TrainerT, Trainer<ArenaPolicy>>) {
+        for (const Node& p : trainer.params()) params.push_back(p.data);
+      } else {
+        params = trainer.params();
+      }
+      return std::pair{losses, params};
+    };
+    const auto [graph_losses, graph_params] = train(std::type_identity<Trainer<ArenaPolicy>>{});
+    const auto [tape_losses, tape_params] =
+        train(std::type_identity<TapeTrainer<TapeMode::exact>>{});
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < graph_params.size() && i < tape_params.size(); ++i)
+      differing += graph_params[i] != tape_params[i];
+    std::printf("n_embd %d n_layer %d, %d steps: %zu of %zu parameters differ\n", model.n_embd,
+                model.n_layer, config.steps, differing, graph_params.size());
+    EXPECT_EQ(tape_losses, graph_losses);
+    EXPECT_EQ(tape_params, graph_params) << "parameters after " << config.steps << " steps";
+  }
 }
 
 }  // namespace

@@ -42,12 +42,13 @@ def check_single_run() -> None:
 
 def check_tape_engine(directory: Path) -> None:
     graph = run("--allocator=arena", "--steps", "5", "--samples", "2", "--data", DATA)
-    tape = run("--engine=tape", "--steps", "5", "--samples", "2", "--data", DATA)
-    check(tape[:tape.index("--- summary ---")] == graph[:graph.index("--- summary ---")],
-          "the tape engine prints what the node graph prints")
-    summary = tape[tape.index("--- summary ---"):]
-    for label in ["engine        tape", "tape ops", "ns/op", "allocations   not counted"]:
-        check(label in summary, f"tape summary line '{label}'")
+    for engine in ["tape", "tape-exact"]:
+        tape = run(f"--engine={engine}", "--steps", "5", "--samples", "2", "--data", DATA)
+        check(tape[:tape.index("--- summary ---")] == graph[:graph.index("--- summary ---")],
+              f"the {engine} engine prints what the node graph prints")
+        summary = tape[tape.index("--- summary ---"):]
+        for label in [f"engine        {engine} (", "tape ops", "ns/op", "allocations   not counted"]:
+            check(label in summary, f"{engine} summary line '{label}'")
     json_path = directory / "tape.json"
     run("--engine=tape", "--repeat", "2", "--steps", "3", "--samples", "0", "--quiet",
         "--data", DATA, "--json", str(json_path))
@@ -93,7 +94,7 @@ def check_output_hashes(directory: Path, reference_dir: Path) -> None:
         expected = fnv1a64(reference.read_bytes())
         runs = ([["--allocator=all", "--topo", topo] for topo in ["dfs", "creation"]]
                 if "25" in config else [["--allocator=arena", "--topo=creation", "--repeat", "2"]])
-        runs.append(["--engine=tape", "--repeat", "2"])
+        runs += [["--engine=tape", "--repeat", "2"], ["--engine=tape-exact", "--repeat", "2"]]
         for index, extra in enumerate(runs):
             json_path = directory / f"hash{index}.json"
             run(*config, *extra, "--quiet", "--data", DATA, "--json", str(json_path))
