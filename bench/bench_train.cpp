@@ -5,6 +5,8 @@
 //                                           process, then one comparison table
 //   bench_train --engine=tape               the fused-op tape instead of the
 //                                           node graph: the no-allocation ceiling
+//   bench_train --malloc=all --allocator=all every policy under every process
+//                                           allocator (bench/process_malloc.hpp)
 #include <sys/sysinfo.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +16,8 @@
 
 #include "allocators/registry.hpp"
 #include "bench/context.hpp"
+#include "bench/list_allocators.hpp"
+#include "bench/process_malloc.hpp"
 #include "bench/report.hpp"
 #include "bench/worker.hpp"
 #include "core/tape_model.hpp"
@@ -24,7 +28,8 @@ using namespace mga;
 
 struct Options {
   std::string engine = "graph";
-  std::string allocator = "new";
+  std::string allocator{policy_with(&PolicyTraits::baseline)};
+  std::string malloc;  // --malloc: "" = the process allocator this process was started with
   RunConfig run;
   std::string rng = "python";
   std::string topo = "dfs";
@@ -32,7 +37,8 @@ struct Options {
   std::string json;
   int repeat = 1;
   bool quiet = false;
-  bool worker = false;  // internal: one quiet run that prints a record line
+  bool worker = false;    // internal: one quiet run that prints a record line
+  char** argv = nullptr;  // to restart under another --malloc
 };
 
 constexpr std::string_view kTapeDescription =
@@ -71,6 +77,7 @@ Fields config_fields(const Options& o, const std::string& data_path, const Datas
           {"n_layer", std::to_string(m.n_layer)},
           {"block_size", std::to_string(m.block_size)},
           {"samples", std::to_string(o.run.samples)},
+          {"malloc", json_string(o.malloc.empty() ? "inherited" : o.malloc)},
           {"data", json_string(data_path)},
           {"num_docs", std::to_string(data.docs.size())},
           {"vocab_size", std::to_string(data.vocab_size())}};
@@ -90,17 +97,23 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     // Two statements: `hash` is read only after the run has printed everything
     // (in one call, the argument could be copied before the run fills it).
     const RunResult run = run_tape_microgpt(data, o.run, print);
-    return make_measurement(kTapeEngine, run, hash);
+    result = make_measurement(kTapeEngine, run, hash);
+  } else {
+    with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
+      RunResult run = run_microgpt<P>(data, o.run, print);
+      result = make_measurement(P::name, run, hash);
+    });
   }
-  with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
-    RunResult run = run_microgpt<P>(data, o.run, print);
-    result = make_measurement(P::name, run, hash);
-  });
+  // After the measurement: glibc's check of its fastbins frees a few blocks.
+  const ActiveMalloc active = checked_process_malloc(o.malloc);
+  result.malloc = active.name;
+  result.malloc_library = active.library;
   return result;
 }
 
-// Runs this program again as a worker for one policy and returns its record.
-Measurement run_worker(const Options& o, const std::string& allocator,
+// Runs this program again as a worker for one policy under one process
+// allocator ("" = this process's) and returns its record.
+Measurement run_worker(const Options& o, const std::string& allocator, const std::string& malloc,
                        const std::string& data_path) {
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train",  "--worker",
@@ -116,11 +129,18 @@ Measurement run_worker(const Options& o, const std::string& allocator,
                                    "--samples",    std::to_string(o.run.samples),
                                    "--data",       data_path};
   if (o.engine == "graph") args.insert(args.end(), {"--allocator", allocator});
-  const std::string output = run_worker_process(allocator, args);
+  std::vector<std::string> environment;
+  std::string label = allocator;
+  if (!malloc.empty()) {
+    args.insert(args.end(), {"--malloc", malloc});
+    environment = process_malloc_environment(*find_process_malloc(malloc));
+    label += " under " + malloc;
+  }
+  const std::string output = run_worker_process(label, args, environment);
   auto record = parse_record(output.substr(output.rfind("mga-record") == std::string::npos
                                                ? output.size()
                                                : output.rfind("mga-record")));
-  if (!record) throw std::runtime_error("the " + allocator + " worker printed no result");
+  if (!record) throw std::runtime_error("the " + label + " worker printed no result");
   return *record;
 }
 
@@ -132,6 +152,29 @@ std::string description_of(const Options& o, const std::string& allocator) {
 }
 
 int run(const Options& o) {
+  const std::vector<std::string> allocators =
+      o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
+      : o.allocator == "all"  ? policy_names()
+                              : std::vector<std::string>{o.allocator};
+  std::vector<std::string> mallocs = {o.malloc};
+  if (o.malloc == "all") {
+    mallocs.clear();
+    for (const auto& m : process_mallocs()) mallocs.emplace_back(m.name);
+  }
+  const bool in_process = !o.worker && allocators.size() * mallocs.size() == 1 && o.repeat == 1;
+  try {
+    for (const auto& name : mallocs)
+      if (!name.empty()) preload_path(*find_process_malloc(name));  // installed?
+  } catch (const MallocUnavailable& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return kUsageError;
+  }
+  if (in_process && !o.malloc.empty() &&
+      !started_with_process_malloc(*find_process_malloc(o.malloc))) {
+    std::fflush(stdout);
+    restart_with_process_malloc(*find_process_malloc(o.malloc), o.argv);
+  }
+
   const std::string data_path = resolve_dataset(o.data);
   const Dataset data = load_dataset(data_path);
   const double nodes = max_nodes_per_step(o.run.model, data.vocab_size());
@@ -159,27 +202,32 @@ int run(const Options& o) {
     return 0;
   }
 
-  const std::vector<std::string> allocators =
-      o.engine == kTapeEngine ? std::vector<std::string>{std::string(kTapeEngine)}
-      : o.allocator == "all"  ? policy_names()
-                              : std::vector<std::string>{o.allocator};
+  // The cells of the --malloc x --allocator matrix, and the malloc of each.
   std::vector<PolicyRuns> all;
-  for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
+  std::vector<std::string> malloc_of;
+  for (const auto& malloc : mallocs) {
+    for (const auto& name : allocators) {
+      all.push_back({name, description_of(o, name), {}, traits_of(name), !malloc.empty()});
+      malloc_of.push_back(malloc);
+    }
+  }
 
-  if (allocators.size() == 1 && o.repeat == 1) {
+  if (in_process) {
     all[0].repetitions.push_back(run_in_process(o, data, !o.quiet));
     print_summary(stdout, all[0]);
   } else {
-    // Round-robin over policies, so slow drift of the machine hits all alike.
-    const int total = o.repeat * int(allocators.size());
+    // Round-robin over the cells, so slow drift of the machine hits all alike.
+    const int total = o.repeat * int(all.size());
+    const int width = int(std::to_string(total).size());
     int done = 0;
     for (int rep = 0; rep < o.repeat; ++rep) {
-      for (auto& runs : all) {
-        Measurement m = run_worker(o, runs.allocator, data_path);
+      for (std::size_t cell = 0; cell < all.size(); ++cell) {
+        auto& runs = all[cell];
+        Measurement m = run_worker(o, runs.allocator, malloc_of[cell], data_path);
         ++done;
         if (!o.quiet) {
-          std::fprintf(stderr, "[%*d/%d] %-14s %.3f s  loss %.4f\n", total >= 10 ? 2 : 1, done,
-                       total, runs.allocator.c_str(), m.train_seconds, m.final_loss);
+          std::fprintf(stderr, "[%*d/%d] %-14s %-16s %.3f s  loss %.4f\n", width, done, total,
+                       runs.allocator.c_str(), m.malloc.c_str(), m.train_seconds, m.final_loss);
         }
         runs.repetitions.push_back(m);
       }
@@ -281,10 +329,29 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
+  std::string malloc_list = "'all'";
+  for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
+  app.add_option("--malloc", o.malloc,
+                 "process allocator (malloc and operator new of the whole process, each run in a "
+                 "fresh process): " +
+                     malloc_list + "; default: the one bench_train was started with")
+      ->check([](const std::string& name) -> std::string {
+        if (name == "all" || find_process_malloc(name) != nullptr) return "";
+        std::string message = "unknown process allocator '" + name + "'; valid: all";
+        for (const auto& m : process_mallocs()) message += ", " + std::string(m.name);
+        return message;
+      });
   app.add_option("--json", o.json, "also write the results as JSON to this file (atomically)");
   app.add_flag("--quiet", o.quiet, "print only the summary (no microgpt output, no progress)");
   bool list = false;
   app.add_flag("--list-allocators", list, "print the policies, one per line, and exit");
+  std::string list_format = "text";
+  auto* format_option =
+      app.add_option("--format", list_format,
+                     "of --list-allocators: text, or json (policies with their traits, and the "
+                     "process allocators of --malloc)")
+          ->check(CLI::IsMember({"text", "json"}))
+          ->capture_default_str();
   app.add_flag("--worker", o.worker)->group("");  // internal, see run_worker
 
   try {
@@ -294,6 +361,9 @@ int main(int argc, char** argv) {
     }
     if (o.engine == kTapeEngine && topo_option->count() > 0 && !o.worker) {
       throw CLI::ValidationError("--topo", "the tape engine has no graph to sort");
+    }
+    if (format_option->count() > 0 && !list) {
+      throw CLI::ValidationError("--format", "applies to --list-allocators only");
     }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
@@ -307,11 +377,14 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (list) {
-    for_each_policy([]<class P>(std::type_identity<P>) {
-      std::printf("%-14s %s\n", std::string(P::name).c_str(), std::string(P::description).c_str());
-    });
+    if (list_format == "json") {
+      print_allocator_list_json(stdout);
+    } else {
+      print_allocator_list(stdout);
+    }
     return 0;
   }
+  o.argv = argv;
   o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
   o.run.topo = o.topo == "hashset"    ? TopoOrder::hashset
                : o.topo == "creation" ? TopoOrder::creation
