@@ -14,6 +14,7 @@
 #include "allocators/jemalloc.hpp"
 #include "allocators/mimalloc.hpp"
 #include "allocators/new_delete.hpp"
+#include "allocators/pmr_monotonic.hpp"
 #include "allocators/policy.hpp"
 #include "allocators/pool.hpp"
 #include "allocators/shared_ptr.hpp"
@@ -28,7 +29,8 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                PoolPolicy,
                                MimallocPolicy,
                                MimallocHeapPolicy,
-                               JemallocPolicy>;
+                               JemallocPolicy,
+                               PmrMonotonicPolicy>;
 // clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.
