@@ -15,6 +15,7 @@
 #include "allocators/mimalloc.hpp"
 #include "allocators/new_delete.hpp"
 #include "allocators/pmr_monotonic.hpp"
+#include "allocators/pmr_pool.hpp"
 #include "allocators/policy.hpp"
 #include "allocators/pool.hpp"
 #include "allocators/shared_ptr.hpp"
@@ -30,7 +31,8 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                MimallocPolicy,
                                MimallocHeapPolicy,
                                JemallocPolicy,
-                               PmrMonotonicPolicy>;
+                               PmrMonotonicPolicy,
+                               PmrPoolPolicy>;
 // clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.
