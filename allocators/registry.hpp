@@ -32,7 +32,8 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                MimallocHeapPolicy,
                                JemallocPolicy,
                                PmrMonotonicPolicy,
-                               PmrPoolPolicy>;
+                               PmrPoolPolicy,
+                               PmrPoolSyncPolicy>;
 // clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.
