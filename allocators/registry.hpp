@@ -19,6 +19,7 @@
 #include "allocators/policy.hpp"
 #include "allocators/pool.hpp"
 #include "allocators/shared_ptr.hpp"
+#include "allocators/tcmalloc.hpp"
 
 namespace mga {
 
@@ -33,7 +34,8 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                JemallocPolicy,
                                PmrMonotonicPolicy,
                                PmrPoolPolicy,
-                               PmrPoolSyncPolicy>;
+                               PmrPoolSyncPolicy,
+                               TcmallocPolicy>;
 // clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.

@@ -4,7 +4,9 @@
 // stay out of the global scope and glibc remains the process allocator.
 // Loading it runs tcmalloc's initializer, which on glibc 2.34 and later hooks
 // nothing (glibc no longer reads __malloc_hook); tests/test_allocators.cpp
-// checks the process allocator after loading it.
+// checks the process allocator after loading it. Loading it also points
+// tcmalloc's log writer at one that drops its "allocation failed" line, which
+// bench_train reports itself as "out of memory".
 #pragma once
 
 #include <gperftools/malloc_extension_c.h>

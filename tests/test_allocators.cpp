@@ -98,6 +98,16 @@ std::vector<void*> make_nodes(Policy& policy, int count) {
   return nodes;
 }
 
+TEST(ProcessAllocator, PlainMallocIsNotTcmallocs) {
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
+  void* block = std::malloc(64);
+  auto* object = new double[8];
+  EXPECT_EQ(tcmalloc_api().ownership(block), MallocExtension_kNotOwned);
+  EXPECT_EQ(tcmalloc_api().ownership(object), MallocExtension_kNotOwned);
+  delete[] object;
+  std::free(block);
+}
+
 // ---- the API policies, whatever the process allocator ----
 // (check_process_malloc.py runs these with each --malloc library preloaded)
 
@@ -118,6 +128,19 @@ TEST(ApiPolicies, MimallocNodesAreInThePolicysOwnHeap) {
   const bool shared = same_file(library_of(reinterpret_cast<void*>(api.heap_new)), preloaded());
   EXPECT_EQ(api.is_in_heap_region(block), shared)
       << "plain malloc is mimalloc's exactly when the policy's library is the preloaded one";
+  std::free(block);
+}
+
+// tcmalloc's nodes are tcmalloc's. With libtcmalloc_minimal preloaded, dlopen
+// returns that same library: the policy then calls the process allocator's
+// tcmalloc through tc_malloc, and plain malloc is tcmalloc's too.
+TEST(ApiPolicies, TcmallocNodesAreTcmallocs) {
+  const TcmallocApi& api = tcmalloc_api();
+  TcmallocPolicy policy;
+  for (void* node : make_nodes(policy, 100)) EXPECT_EQ(api.ownership(node), MallocExtension_kOwned);
+  void* block = plain_malloc(sizeof(Node));
+  const bool shared = same_file(library_of(reinterpret_cast<void*>(api.malloc)), preloaded());
+  EXPECT_EQ(api.ownership(block), shared ? MallocExtension_kOwned : MallocExtension_kNotOwned);
   std::free(block);
 }
 
@@ -146,7 +169,7 @@ TEST(ApiPolicies, JemallocNodesAreInThePolicysOwnArena) {
 // Which allocator hands out a policy's nodes: the process allocator, unless
 // the policy calls a library through its own API. A new policy that does must
 // be listed here, or this test fails for it.
-enum class Owner { process_allocator, mimalloc, jemalloc };
+enum class Owner { process_allocator, mimalloc, jemalloc, tcmalloc };
 template <class Policy>
 constexpr Owner kOwner = Owner::process_allocator;
 template <>
@@ -155,6 +178,8 @@ template <>
 constexpr Owner kOwner<MimallocHeapPolicy> = Owner::mimalloc;
 template <>
 constexpr Owner kOwner<JemallocPolicy> = Owner::jemalloc;
+template <>
+constexpr Owner kOwner<TcmallocPolicy> = Owner::tcmalloc;
 
 template <class Tuple>
 struct AsTypes;
@@ -184,7 +209,8 @@ TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator
   constexpr int kNodes = 4000;
   constexpr std::size_t kNodeBytes = kNodes * sizeof(Node);
   const MimallocApi& mimalloc = mimalloc_api();  // loaded before counting glibc's bytes
-  std::vector<typename TypeParam::Ref> refs;     // a shared_ptr node lives as long as its handle
+  const TcmallocApi& tcmalloc = tcmalloc_api();
+  std::vector<typename TypeParam::Ref> refs;  // a shared_ptr node lives as long as its handle
   std::vector<void*> nodes;
   refs.reserve(kNodes);
   nodes.reserve(kNodes);
@@ -195,11 +221,15 @@ TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator
     nodes.push_back(std::to_address(refs.emplace_back(policy->make())));
   const std::size_t glibc_bytes = glibc_bytes_in_use() - glibc_before;
   const std::uint64_t jemalloc_bytes = jemalloc_thread_allocated() - jemalloc_before;
-  int in_mimalloc = 0;
-  for (void* node : nodes) in_mimalloc += mimalloc.is_in_heap_region(node) ? 1 : 0;
+  int in_mimalloc = 0, in_tcmalloc = 0;
+  for (void* node : nodes) {
+    in_mimalloc += mimalloc.is_in_heap_region(node) ? 1 : 0;
+    in_tcmalloc += tcmalloc.ownership(node) == MallocExtension_kOwned ? 1 : 0;
+  }
 
   constexpr Owner owner = kOwner<TypeParam>;
   EXPECT_EQ(in_mimalloc, owner == Owner::mimalloc ? kNodes : 0);
+  EXPECT_EQ(in_tcmalloc, owner == Owner::tcmalloc ? kNodes : 0);
   if (owner == Owner::jemalloc) {
     EXPECT_GE(jemalloc_bytes, kNodeBytes);
   } else {
