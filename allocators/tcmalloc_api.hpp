@@ -6,7 +6,10 @@
 // nothing (glibc no longer reads __malloc_hook); tests/test_allocators.cpp
 // checks the process allocator after loading it. Loading it also points
 // tcmalloc's log writer at one that drops its "allocation failed" line, which
-// bench_train reports itself as "out of memory".
+// bench_train reports itself as "out of memory". One thing they still share:
+// tcmalloc takes memory from the system with sbrk before mmap, so it moves the
+// program break under glibc's main arena; glibc allows for such foreign sbrk
+// (its heap goes on past it) and counts that memory as its own in mallinfo2.
 #pragma once
 
 #include <gperftools/malloc_extension_c.h>
