@@ -33,8 +33,7 @@ from pathlib import Path
 
 SCANNED_DIRS = ["bench", "core", "tests", "scripts", "fuzz"]
 CPP_SUFFIXES = {".cpp", ".cc", ".hpp", ".h"}
-# TODO(lead): remove this exclusion when compare.py reads traits
-EXCLUDED = {"scripts/compare.py", "tests/compare"}
+EXCLUDED: set[str] = set()  # paths (files or directories) not scanned
 MALLOC_TABLE = "bench/process_malloc.cpp"
 ALLOCATOR_FLAG = re.compile(r"--allocator(?:=|\s+)['\"]?([A-Za-z0-9_.+-]+)")
 
@@ -135,7 +134,6 @@ def self_test(names: set[str], malloc_names: set[str]) -> None:
                         f'run(f"--allocator={{p}}")\n"""\n{name}\n"""\n',
         "scripts/c.sh": f'# --allocator={name}\nbench_train --allocator {name} "$@"\n',
         "tests/d/fixtures/e.py": f'x = "{name}"\n',
-        "scripts/compare.py": f'x = "{name}"\n',
         MALLOC_TABLE: f'{{"{malloc}", "lib.so"}}\n',
     }
     expected = [
