@@ -50,6 +50,7 @@ class ArenaPolicy {
     }
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
 

@@ -47,6 +47,7 @@ class PerNodePolicy {
     for (std::size_t i = step_count_; i-- > 0;) fn(step_nodes_[i]);
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return backend_.stats(); }
   Backend& backend() { return backend_; }

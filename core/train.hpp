@@ -104,7 +104,7 @@ class Trainer {
       : data_(data),
         config_(config),
         graph_(policy_, config.topo),
-        model_(config.model, data.vocab_size(), rng),
+        model_(config.model, data.vocab_size(), rng, policy_),
         m_(model_.params().size(), 0.0),
         v_(model_.params().size(), 0.0) {}
 
@@ -124,7 +124,7 @@ class Trainer {
     phases.forward += seconds(t1 - t0);
 
     g.backward(loss);
-    const double loss_value = loss->data;
+    const double loss_value = g.node(loss).data;
     const auto t2 = Clock::now();
     phases.backward += seconds(t2 - t1);
 
@@ -152,7 +152,7 @@ class Trainer {
         for (Ref& l : logits) l = graph_.div(l, temperature);
         auto probs = Gpt<Policy>::softmax(graph_, logits);
         weights.clear();
-        for (const Ref& p : probs) weights.push_back(p->data);
+        for (const Ref& p : probs) weights.push_back(graph_.node(p).data);
         token_id = int(rng.choose(weights));
         if (token_id == data_.bos()) break;
         tokens.push_back(std::uint32_t(token_id));
