@@ -54,8 +54,17 @@ struct PolicyTraits {
   // step's nodes in an unsynchronized array, so each thread needs its own
   // instance (the allocator underneath may still be shared between them).
   bool thread_safe = false;
-  // A layout-control policy rather than an allocator (none yet).
+  // A layout control rather than an allocator: it changes one thing about where
+  // nodes are, to measure what that costs. Reports show it apart from the
+  // strategies a user would pick. Each control says which thing it changes:
   bool control = false;
+  // The no-alloc reference's bump allocation, its nodes placed in a fixed
+  // pseudo-random order over the step's slots: the layout of a fragmented heap
+  // at (almost) no allocator cost. Its gap to the reference is layout alone.
+  bool scattered = false;
+  // Nodes smaller than Node, reached through 32-bit handles into one store:
+  // its gap to the reference is what a tighter layout buys beyond allocation.
+  bool compact = false;
 };
 
 // Calls fn(key, value) for each trait, in the order reports write them.
@@ -67,6 +76,8 @@ void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
   fn("reference_counted", traits.reference_counted);
   fn("thread_safe", traits.thread_safe);
   fn("control", traits.control);
+  fn("scattered", traits.scattered);
+  fn("compact", traits.compact);
 }
 
 // A policy whose Ref can point at any Node lends Refs to nodes it does not own.
@@ -77,12 +88,13 @@ concept BorrowsNodes = requires(typename P::Node& node) {
 
 // A policy whose Ref reaches only its own store (an index) keeps the model's
 // parameters there instead: keep_parameters(count) makes `count`
-// value-initialized nodes that every release() keeps, parameter(i) is the
-// i-th one's Ref, and parameters() spans them until the next make() (a store
-// that grows may move them; their Refs stay valid).
+// value-initialized nodes that every release() keeps and returns the index of
+// the first, parameter(i) is the Ref of the i-th node kept, and parameters()
+// spans all kept nodes until the next make() (a store that grows may move
+// them; their Refs stay valid).
 template <class P>
 concept KeepsParameters = requires(P& policy, std::size_t index) {
-  policy.keep_parameters(index);
+  { policy.keep_parameters(index) } -> std::convertible_to<std::size_t>;
   { policy.parameter(index) } -> std::same_as<typename P::Ref>;
   { policy.parameters() } -> std::same_as<std::span<typename P::Node>>;
 };
@@ -121,8 +133,8 @@ class Parameters {
   // sequence the results were measured with (README, Performance).
   Parameters(Policy& policy, std::size_t count) : policy_(policy) {
     if constexpr (KeepsParameters<Policy>) {
-      policy.keep_parameters(count);
-      for (std::size_t i = 0; i < count; ++i) refs_.push_back(policy.parameter(i));
+      first_ = policy.keep_parameters(count);
+      for (std::size_t i = 0; i < count; ++i) refs_.push_back(policy.parameter(first_ + i));
     } else {
       own_.resize(count);
       for (Node& p : own_) refs_.push_back(Policy::borrow(p));  // own_ never moves
@@ -134,7 +146,7 @@ class Parameters {
   // Valid until the policy's next make().
   std::span<Node> nodes() {
     if constexpr (KeepsParameters<Policy>) {
-      return policy_.parameters();
+      return policy_.parameters().subspan(first_, refs_.size());
     } else {
       return own_;
     }
@@ -144,6 +156,7 @@ class Parameters {
 
  private:
   Policy& policy_;
+  std::size_t first_ = 0;  // the first's index among the nodes the policy keeps
   std::vector<Node> own_;  // unless the policy keeps them
   std::vector<Ref> refs_;
 };
