@@ -66,7 +66,7 @@ simulated caches (SIZE,WAYS,LINE in bytes; fixed, not the host's, so machines co
 The JSON (schema {SCHEMA}, "tool": "cachesim"): context (date, host, cpu, git commit,
 valgrind), config (shape, steps, topo, seed, data), caches, and per policy: its traits,
 nodes, "events" (the training's Ir, Dr, Dw, I1mr, D1mr, D1mw, ILmr, DLmr, DLmw), "phases"
-(the same per phase), "allocator" (the same, self cost of the allocator's functions),
+(the same per phase), "allocator_costs" (the same, inside the allocator's functions),
 "per_node" (instructions, d1_misses, ll_misses, allocator_instructions, allocator_d1_misses,
 allocator_ll_misses, and per phase), and the output hash bench_train recorded.
 
@@ -197,6 +197,11 @@ def chosen_policies(text: str, listed: list[dict]) -> list[dict]:
 # ---- one run ----------------------------------------------------------------
 
 
+def phase_of(function: str) -> str | None:
+    match = PHASE_FUNCTION.search(function)
+    return match.group(1) if match else None
+
+
 class Processes:
     """The valgrind runs under way, so that a failure or an interrupt ends them all."""
 
@@ -236,9 +241,9 @@ def measure(args, policy: dict, shape: tuple, steps: int) -> dict:
     """One policy under callgrind; its record for the JSON."""
     n_embd, n_head, n_layer, block_size, _ = shape
     with tempfile.TemporaryDirectory(prefix="cachesim.") as work:
-        profile, record = Path(work) / "callgrind.out", Path(work) / "run.json"
+        profile_path, record = Path(work) / "callgrind.out", Path(work) / "run.json"
         command = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--I1={args.i1}", f"--D1={args.d1}",
-                   f"--LL={args.ll}", f"--toggle-collect={TRAIN_STEP}", f"--callgrind-out-file={profile}",
+                   f"--LL={args.ll}", f"--toggle-collect={TRAIN_STEP}", f"--callgrind-out-file={profile_path}",
                    str(args.bench_train), f"--allocator={policy['name']}", "--steps", str(steps), "--samples", "0",
                    "--topo", args.topo, "--n-embd", str(n_embd), "--n-head", str(n_head), "--n-layer",
                    str(n_layer), "--block-size", str(block_size), "--quiet", "--json", str(record)]
@@ -254,31 +259,27 @@ def measure(args, policy: dict, shape: tuple, steps: int) -> dict:
             run = json.loads(record.read_text())["runs"][0]
             repetition = run["repetitions"][0]
             nodes = float(repetition["nodes_per_step"]) * int(repetition["steps"])
-            events, totals, self_costs = callgrind_profile.annotate(str(profile), inclusive=False)
-            _, _, inclusive = callgrind_profile.annotate(str(profile), inclusive=True)
+            profile = callgrind_profile.read(str(profile_path))
         except (OSError, ValueError, KeyError, IndexError, callgrind_profile.ProfileError) as error:
             raise RunError(f"{policy['name']}: cannot read the run's results: {error}") from None
-    missing = [e for e in ("Ir", "D1mr", "D1mw", "DLmr", "DLmw") if e not in events]
+    missing = [e for e in ("Ir", "D1mr", "D1mw", "DLmr", "DLmw") if e not in profile.events]
     if missing or nodes <= 0:
         raise RunError(f"{policy['name']}: callgrind recorded no {', '.join(missing) or 'nodes'}")
     phases = {}
-    for name, costs in inclusive.items():
-        match = PHASE_FUNCTION.search(callgrind_profile.split_symbol(name)[1])
-        if match:
-            phases[match.group(1)] = costs
-    if sorted(phases) != sorted(PHASES):
-        raise RunError(f"{policy['name']}: found phase functions {sorted(phases)}, not {list(PHASES)} "
-                       "(is Trainer's *_phase inlined?)")
-    allocator = callgrind_profile.sum_costs(
-        events, [c for name, c in self_costs.items() if callgrind_profile.is_allocator(name)])
-    top = sorted(((c["Ir"], callgrind_profile.split_symbol(n)[1]) for n, c in self_costs.items()
-                  if callgrind_profile.is_allocator(n)), reverse=True)[:8]
+    for phase in PHASES:
+        phases[phase] = profile.inclusive(lambda name, phase=phase: phase_of(name) == phase)
+        if phases[phase]["Ir"] == 0:
+            raise RunError(f"{policy['name']}: no calls of Trainer's {phase}_phase (is it inlined?)")
+    allocator = profile.allocator()
+    top = sorted(((sum(c[:1]), n) for n, c in profile.self_costs.items()
+                  if c is not None and callgrind_profile.is_allocator(profile.files.get(n, ""), n)), reverse=True)[:8]
+    totals = profile.totals
     allocator_per_node = {f"allocator_{k}": v for k, v in per_node(allocator, nodes).items()}
     return {
         "allocator": policy["name"], "description": policy.get("description", ""), "traits": policy["traits"],
         "steps": steps, "nodes": nodes, "nodes_per_step": nodes / steps, "events": totals,
-        "phases": phases, "allocator_self": allocator,
-        "allocator_functions": [{"function": name[:200], "Ir": ir} for ir, name in top],
+        "phases": phases, "allocator_costs": allocator,
+        "allocator_functions": [{"function": name[:200], "self_Ir": ir} for ir, name in top],
         "per_node": {**per_node(totals, nodes), **allocator_per_node,
                      "phases": {p: per_node(phases[p], nodes) for p in PHASES}},
         "output_fnv1a64": repetition.get("output_fnv1a64"), "valgrind_seconds": round(seconds, 1),

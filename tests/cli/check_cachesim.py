@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""scripts/cachesim.py and scripts/callgrind_profile.py: the parser on known
-callgrind_annotate output, --help, bad input (one line, exit 2), a failing run (exit 1,
+"""scripts/cachesim.py and scripts/callgrind_profile.py: the parser on a known
+callgrind profile, --help, bad input (one line, exit 2), a failing run (exit 1,
 nothing written), and a real run of three policies on a small shape whose JSON must be
 whole and consistent. Policies are chosen by their traits, never by name.
 
@@ -19,15 +19,75 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.dont_write_bytecode = True
 import callgrind_profile  # noqa: E402
 
-ANNOTATED = """\
-Events shown:     Ir Dr D1mr DLmr
---------------------------------------------------------------------------------
-1,000 (100.0%) 400 (100.0%) 30 (100.0%) 20 (100.0%)  PROGRAM TOTALS
---------------------------------------------------------------------------------
-  600 (60.00%) 200 (50.00%) 10 (33.33%)  . ./malloc/./malloc/malloc.c:_int_free [/lib/libc.so.6]
-  300 (30.00%) 150 (37.50%)  0          20 (100.0%)  ???:mga::Graph<P>::make(double) [/b/bench_train]
-   50 ( 5.00%)   .            .          .           ???:mi_free [/l/libmimalloc.so.2]
-   50 ( 5.00%)  50 (12.50%) 20 (66.67%)  .           ???:mga::Graph<P>::make(double) [/b/bench_train]
+# A callgrind.out with name compression, costs shorter than the event list, a call from
+# the allocator into the allocator (counted once) and a callee whose file is its caller's.
+PROFILE = """\
+# callgrind format
+version: 1
+positions: line
+events: Ir D1mr
+summary: 1000 30
+
+ob=(1) /b/bench_train
+fl=(1) ???
+fn=(1) mga::Trainer<P>::train_step(int)
+0 10
+cfn=(2) mga::Trainer<P>::forward_phase(int)
+calls=1 0
+0 700 20
+cfn=(3) mga::Trainer<P>::release_phase(int)
+calls=1 0
+0 290 10
+
+fn=(2)
+0 100 1
+cob=(2) /lib/libc.so.6
+cfi=(2) ./malloc/./malloc/malloc.c
+cfn=(4) malloc
+calls=10 0
+0 400 9
+cfn=(5) mga::Graph<P>::make(double)
+calls=5 0
+0 200 10
+
+fn=(5)
+0 150 5
+cfi=(2)
+cfn=(4)
+calls=2 0
+0 50 5
+
+fl=(2)
+fn=(4)
+0 420 12
+cfn=(6) sysmalloc
+calls=1 0
+0 30 2
+
+fn=(6)
+0 30 2
+
+fl=(1)
+fn=(3)
+0 100
+cob=(3) /lib/libstdc++.so.6
+cfi=(3) ???
+cfn=(7) operator delete(void*)
+calls=3 0
+0 190 10
+
+fl=(3)
+fn=(7)
+0 40 1
+cob=(2)
+cfi=(2)
+cfn=(8) free
+calls=3 0
+0 150 9
+
+fl=(2)
+fn=(8)
+0 150 9
 """
 
 
@@ -37,16 +97,21 @@ def check(condition: bool, message: str) -> None:
 
 
 def check_parser() -> None:
-    events, totals, functions = callgrind_profile.parse_annotated(ANNOTATED)
-    check(events == ["Ir", "Dr", "D1mr", "DLmr"], f"events {events}")
-    check(totals == {"Ir": 1000, "Dr": 400, "D1mr": 30, "DLmr": 20}, f"totals {totals}")
-    check(len(functions) == 3, f"a bare 0 and '.' are columns too: {sorted(functions)}")
-    make = functions["???:mga::Graph<P>::make(double) [/b/bench_train]"]
-    check(make == {"Ir": 350, "Dr": 200, "D1mr": 20, "DLmr": 20}, f"a function listed twice is summed: {make}")
-    allocator = [n for n in functions if callgrind_profile.is_allocator(n)]
-    check(sorted(allocator) == sorted(n for n in functions if "make" not in n), f"allocator functions {allocator}")
-    check(not callgrind_profile.is_allocator("/x/allocators/arena_compact.hpp:mga::ArenaCompactPolicy::grow()"),
-          "a file name is no allocator")
+    profile = callgrind_profile.parse(PROFILE.splitlines(keepends=True))
+    check(profile.events == ["Ir", "D1mr"] and profile.totals == {"Ir": 1000, "D1mr": 30}, "events and totals")
+    check(profile.allocator() == {"Ir": 640, "D1mr": 24},
+          f"calls into the allocator from outside it, inclusive, once: {profile.allocator()}")
+    forward = profile.inclusive(lambda name: "forward_phase" in name)
+    check(forward == {"Ir": 700, "D1mr": 20}, f"a phase is its calls' inclusive cost: {forward}")
+    check(profile.files["sysmalloc"] == "./malloc/./malloc/malloc.c", "a callee without cfi= is in the caller's file")
+    check(callgrind_profile.is_allocator(profile.files["sysmalloc"], "sysmalloc"), "glibc's malloc.c is the allocator")
+    check(not callgrind_profile.is_allocator("/x/allocators/arena_compact.hpp", "mga::ArenaCompactPolicy::grow()"),
+          "a file name alone is no allocator")
+    try:
+        callgrind_profile.parse(["fn=(1)\n"])
+        check(False, "a name used before it is defined is refused")
+    except callgrind_profile.ProfileError:
+        pass
 
 
 def run(*args, timeout=600) -> subprocess.CompletedProcess:
@@ -92,7 +157,7 @@ def check_run(bench_train: str, data: str, names: dict, work: Path) -> None:
         phases = sum(p["Ir"] for p in r["phases"].values())
         check(0.95 * total <= phases <= total, f"{name}: phases {phases} of the step's {total} instructions")
         check(abs(r["per_node"]["instructions"] - total / r["nodes"]) < 1e-6, f"{name}: per node")
-    share = {n: r["allocator_self"]["Ir"] / r["events"]["Ir"] for n, r in runs.items()}
+    share = {n: r["allocator_costs"]["Ir"] / r["events"]["Ir"] for n, r in runs.items()}
     check(share[names["baseline"]] > 0.2, f"the baseline spends instructions in malloc/free: {share}")
     # The reference's share is the model's own vectors of handles and the arena's first chunk.
     check(share[names["no_alloc_reference"]] < 0.05, f"the reference hardly allocates: {share}")
