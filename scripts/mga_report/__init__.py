@@ -4,13 +4,15 @@ Modules, in the order data flows through them:
   model       the data: runs, benchmark points, runtimes, machines, roles from traits
   files       reading JSON defensively, writing atomically
   training    bench_train --json files        gbench     Google Benchmark JSON, callgrind
-  crosslang   crosslang.json (schema 2)       loading    a results/ directory, per machine
+  crosslang   crosslang.json (schema 2)       cachesim   scripts/cachesim.py's files
+  loading     a results/ directory, per machine
   stats       medians, bootstrap intervals, log-log fits, leave-one-out
   analysis    speed ratios, allocation share, throughput vs speed and its verdict
+  decomposition  each policy's extra time: allocator, layout, other (a two-price model)
   figures     all of one machine's figures, computed once
   exactness   output hashes against each other and the reference programs' bytes
   fmt         numbers, intervals, tables
-  sections, sections_alloc, claim, across, answer    the report's sections
+  sections, sections_alloc, sections_decomposition, claim, across, answer    the report's sections
   report      REPORT.md        charts    the PNGs        readme    the README's generated blocks
   cli         the command line
 """

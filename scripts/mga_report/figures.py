@@ -1,11 +1,12 @@
 """Every figure of one machine, computed once: roles, speed ratios with intervals,
-allocation shares, and the throughput comparison with its verdict."""
+allocation shares, the throughput comparison with its verdict, and the decomposition
+of each policy's extra time (allocator, layout, other)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis
+from . import analysis, decomposition
 from .analysis import Throughput, Verdict
 from .model import Machine, Results, Roles, machine_roles, topo_order
 
@@ -19,6 +20,7 @@ class Figures:
     throughput: Throughput | None = None
     verdict: Verdict | None = None
     rate_ratios: dict = field(default_factory=dict)  # policy -> Interval (allocs/s vs the baseline)
+    decomposition: list = field(default_factory=list)  # decomposition.Case per cache-simulation file
 
     @property
     def baseline(self):
@@ -43,6 +45,7 @@ def compute(machine: Machine, order) -> Figures:
                 found = analysis.rate_ratio(machine, figures.throughput, point.policy, roles.baseline)
                 if found is not None:
                     figures.rate_ratios[point.policy] = found
+    figures.decomposition = decomposition.cases(machine)
     return figures
 
 

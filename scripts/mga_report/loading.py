@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cachesim import parse_cachesim
 from .crosslang import parse_crosslang
 from .files import BadFile, as_dict, read_json, warn
 from .gbench import parse_callgrind_summary, parse_gbench
 from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, Machine, Results, TrainRun
 from .training import config_engine, config_shape, config_topo, parse_train_file
 
-NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep"}
+NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep", "cachesim"}
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
 OLD_CROSSLANG_PRODUCER = "crosslang.sh"
 
@@ -105,11 +106,11 @@ def classify(data) -> str:
     if tool == "bench_train" and isinstance(producer, str) and producer.endswith(OLD_CROSSLANG_PRODUCER):
         raise BadFile("a schema-1 cross-language file of scripts/crosslang.sh, no longer read "
                       "(scripts/crosslang.py writes crosslang.json schema 2)")
-    if tool in ("bench_train", "crosslang"):
+    if tool in ("bench_train", "crosslang", "cachesim"):
         return tool
     if isinstance(data.get("benchmarks"), list):
         return "gbench"
-    raise BadFile('not a results file (no "tool": "bench_train" or "crosslang", no "benchmarks" list)')
+    raise BadFile('not a results file (no "tool": "bench_train", "crosslang" or "cachesim", no "benchmarks" list)')
 
 
 def load_results(results_dir: Path) -> Results:
@@ -125,7 +126,7 @@ def load_results(results_dir: Path) -> Results:
         warn(message)
         skipped.append(message)
 
-    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": []}
+    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "cachesim": []}
     for path in sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith(".")):
         try:
             data = read_json(path)
@@ -148,6 +149,7 @@ def load_results(results_dir: Path) -> Results:
         is_size_axis_file(path, results_dir, as_dict(data.get("config"))), order))
     use("crosslang", lambda path, data: add_crosslang(machine_for(path, data), data, str(path)))
     use("gbench", lambda path, data: add_gbench(machine_for(path, data), data, path, order))
+    use("cachesim", lambda path, data: add_cachesim(machine_for(path, data), data, str(path)))
 
     for path in sorted(results_dir.rglob("callgrind_*.txt")):
         try:
@@ -174,6 +176,18 @@ def add_crosslang(machine: Machine, data: dict, source: str) -> None:
     machine.crosslang = parsed
     if parsed.context:
         machine.contexts.append((source, parsed.context))
+
+
+def add_cachesim(machine: Machine, data: dict, source: str) -> None:
+    series = parse_cachesim(data, source)
+    key = (series.shape, series.topo)
+    previous = machine.cachesim.get(key)
+    if previous is not None:
+        keep = series if series.date >= previous.date else previous
+        warn(f"{machine.name}: two cache-simulation files for {shape_label(series.shape)}, topo {series.topo} "
+             f"({previous.source}, {source}); using {keep.source} (newer date)")
+        series = keep
+    machine.cachesim[key] = series
 
 
 def add_gbench(machine: Machine, data: dict, path: Path, order: list) -> None:
@@ -206,6 +220,7 @@ def attach_orphans(machines: dict) -> None:
         home.all_runs.extend(orphan.all_runs)
         home.other_malloc.extend(orphan.other_malloc)
         home.callgrind = {**orphan.callgrind, **home.callgrind}
+        home.cachesim = {**orphan.cachesim, **home.cachesim}
         if home.crosslang is None:
             home.crosslang = orphan.crosslang
         for key, runs in orphan.size_runs.items():

@@ -37,8 +37,11 @@ class Traits:
     reference_counted: bool = False  # its cost is reference counting; left out of the robust figures
     thread_safe: bool = False
     control: bool = False  # a layout control, not a strategy a user picks
+    scattered: bool = False  # the control that scatters the reference's nodes (the price of layout)
+    compact: bool = False  # the control with smaller nodes and 32-bit handles
 
-    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe", "control")
+    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe", "control",
+             "scattered", "compact")
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ class Machine:
     all_runs: list = field(default_factory=list)  # every run read, for the exactness check
     rate_points: list = field(default_factory=list)
     callgrind: dict = field(default_factory=dict)  # policy -> (source, {key: value})
+    cachesim: dict = field(default_factory=dict)  # (shape, topo) -> cachesim.CacheSeries
     crosslang: Crosslang | None = None
 
     @property

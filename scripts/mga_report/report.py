@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import across, answer, claim, exactness, sections, sections_alloc, stats
+from . import across, answer, claim, exactness, sections, sections_alloc, sections_decomposition, stats
 from .exactness import Exactness
 from .fmt import NOISY_MARK
 from .model import Results
@@ -33,6 +33,7 @@ def render(results: Results, figures: dict, checked: Exactness, charts: set) -> 
     if with_policies:
         lines += sections.section_phases(with_policies, order, charts)
         lines += sections.section_alloc_share(with_policies, figures, order)
+    lines += sections_decomposition.section(machines, figures, order, charts)
     lines += sections_alloc.section_throughput(with_policies, figures, charts)
     lines += sections_alloc.section_gbench(machines, order)
     if with_policies:
