@@ -52,8 +52,10 @@ CACHES = {"I1": "32768,8,64", "D1": "32768,8,64", "LL": "1048576,16,64"}
 PHASES = ("forward", "backward", "adam", "release")
 PHASE_FUNCTION = re.compile(r"::Trainer<.*>::(forward|backward|adam|release)_phase\(")
 TRAIN_STEP = "*::Trainer<*>::train_step(*"
-# Rough seconds per step under callgrind's cache simulation, for the estimate only.
-SECONDS_PER_NODE = 3e-6
+# Rough seconds per graph node under callgrind's cache simulation, over all policies,
+# and nodes per step per (n_embd / 16)^2 * n_layer: for the duration estimate only.
+SECONDS_PER_NODE = 6e-6
+NODES_PER_STEP_UNIT = 50_000
 
 EPILOG = f"""\
 shapes (--shape, repeatable; default: default and large):
@@ -271,7 +273,7 @@ def measure(args, policy: dict, shape: tuple, steps: int) -> dict:
         if phases[phase]["Ir"] == 0:
             raise RunError(f"{policy['name']}: no calls of Trainer's {phase}_phase (is it inlined?)")
     allocator = profile.allocator()
-    top = sorted(((sum(c[:1]), n) for n, c in profile.self_costs.items()
+    top = sorted(((c[0], n) for n, c in profile.self_costs.items()
                   if c is not None and callgrind_profile.is_allocator(profile.files.get(n, ""), n)), reverse=True)[:8]
     totals = profile.totals
     allocator_per_node = {f"allocator_{k}": v for k, v in per_node(allocator, nodes).items()}
@@ -375,7 +377,7 @@ def main(argv=None) -> int:
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    nodes = sum(60_000 * (s[0] / 16) ** 2 * s[2] * (args.steps or s[4]) for _, s in args.shapes)
+    nodes = sum(NODES_PER_STEP_UNIT * (s[0] / 16) ** 2 * s[2] * (args.steps or s[4]) for _, s in args.shapes)
     say(f"{len(policies)} policies x {len(args.shapes)} shape(s), --jobs {args.jobs}: roughly "
         f"{nodes * len(policies) * SECONDS_PER_NODE / args.jobs / 60:.0f} min on an idle machine")
     base = context(args)

@@ -207,7 +207,7 @@ def chart_decomposition(plt, results: Results, figures: dict, machines):
     from matplotlib.patches import Patch
 
     panels = [(m, case) for m in machines for case in figures[m.name].decomposition if not case.problem]
-    figure, axes_list = plt.subplots(1, len(panels), figsize=(max(7, 6.5 * len(panels)), 5.2), squeeze=False)
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(max(7, 6.5 * len(panels)), 5.6), squeeze=False)
     for axes, (machine, case) in zip(axes_list[0], panels):
         strategies = {r.policy: r for r in case.rows}
         rows = [strategies[p] for p in results.order(strategies)] + case.controls
@@ -237,7 +237,7 @@ def chart_decomposition(plt, results: Results, figures: dict, machines):
         axes.set_title(f"{machine.name}: n_embd {n_embd}, n_layer {n_layer}, topo {case.topo}", fontsize=10)
     handles = [Patch(color=c, label=p) for p, c in PART_COLORS.items()]
     handles.append(Patch(facecolor="white", edgecolor="black", hatch=NOISY_HATCH, label="control, not a strategy"))
-    axes_list[0][0].legend(handles=handles, fontsize=8, loc="lower right")
+    axes_list[0][0].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=4)
     return figure
 
 
