@@ -189,8 +189,7 @@ def decompose(machine: Machine, series: CacheSeries) -> Case:
         if prices is not None:
             case.prices[level] = prices
     if not case.prices:
-        case.problem = ("no positive price per instruction and per miss fits the scattered control and the "
-                        f"strategies ({len(case.fitted)} with wall times)")
+        case.problem = no_prices_reason(cache, times, case)
         return case
     ref = cache[case.reference]
     names = [n for n in walls if n != case.reference]
@@ -207,6 +206,29 @@ def decompose(machine: Machine, series: CacheSeries) -> Case:
             case.compact_check[level] = (times[case.reference] + prices.time(cache[case.compact].total.minus(ref.total)),
                                          times[case.compact])
     return case
+
+
+def no_prices_reason(cache: dict, times: dict, case: Case) -> str:
+    """Why no positive prices fit: typically the scattered control's misses (random over
+    the whole step's memory) cost more each than the strategies' extra time allows."""
+    text = (f"no positive price per instruction and per miss fits the scattered control and the "
+            f"{len(case.fitted)} strategies with wall times")
+    base = cache[case.reference].total
+    d_control = cache[case.scattered].total.minus(base)
+    dt_control = times[case.scattered] - times[case.reference]
+    prices, over = [], set()
+    for level in LEVELS:
+        if misses(d_control, level) > 0 and dt_control > 0:
+            price = dt_control / misses(d_control, level)
+            prices.append(f"{price:.1f} ns ({'L1' if level == 'd1' else 'last level'})")
+            over |= {n for n in case.fitted
+                     if price * misses(cache[n].total.minus(base), level) > times[n] - times[case.reference]}
+    if prices and over:
+        text += (f"; the scattered control's misses cost up to {' or '.join(prices)} each, and at that price the "
+                 f"extra misses alone of {len(over)} of the {len(case.fitted)} strategies would cost more than their "
+                 "whole extra time: their misses are cheaper than the control's (prefetched, not random), so one "
+                 "price per miss does not hold here")
+    return text
 
 
 def bootstrap(machine: Machine, case: Case, walls: dict, names: list) -> dict:

@@ -147,6 +147,23 @@ class DecompositionTest(unittest.TestCase):
         self.assertIn("no positive price per instruction and per miss", cases[0].problem)
         self.assertEqual(cases[0].rows, [])
 
+    def test_misses_dearer_than_the_strategies_allow_are_said_so(self):
+        def slower_scattered(directory):  # random misses far dearer than the strategies' extra misses
+            scattered = roles()["scattered"]
+
+            def change(data):
+                for run in data["runs"]:
+                    if run["allocator"] == scattered:
+                        for rep in run["repetitions"]:
+                            rep["train_seconds"] *= 20
+                        run["train_seconds"]["median"] *= 20
+
+            edit_json(directory / TRAIN.name, change)
+
+        _, _, cases = load_cases(slower_scattered)
+        self.assertIn("would cost more than their whole extra time", cases[0].problem)
+        self.assertIn("2 of the 2 strategies", cases[0].problem)
+
     def test_roles_come_from_traits_not_names(self):
         def rename(directory):
             for path in (directory / TRAIN.name, directory / "cachesim" / CACHE.name):
