@@ -41,6 +41,7 @@ PARTS = ("allocator", "layout", "other")
 KEYS = (*PARTS, "other_instructions", "residual")
 RESAMPLES = 1000
 EXPLAINED_POINTS = 0.05  # a model share this close to the measured one (or intervals overlapping) explains it
+MAX_MISFIT = 0.25  # a fit whose residuals' root mean square exceeds this share of the times is not used
 
 
 def misses(counts, level: str) -> float:
@@ -184,23 +185,30 @@ def decompose(machine: Machine, series: CacheSeries) -> Case:
     case.fitted = [n for n in walls if n not in controls and n != case.reference
                    and not (cache[n].traits is not None and cache[n].traits.reference_counted)]
     times = {n: r.ns_per_node for n, r in walls.items()}
-    for level in LEVELS:
-        prices = fit_prices(level, cache, times, case.reference, case.scattered, case.fitted)
-        if prices is not None:
-            case.prices[level] = prices
-    if not case.prices:
-        case.problem = no_prices_reason(cache, times, case)
-        return case
     ref = cache[case.reference]
     names = [n for n in walls if n != case.reference]
+    misfits = {}
+    for level in LEVELS:
+        prices = fit_prices(level, cache, times, case.reference, case.scattered, case.fitted)
+        if prices is None:
+            continue
+        misfits[level] = misfit(prices, cache, times, case)
+        if misfits[level] <= MAX_MISFIT:
+            case.prices[level] = prices
+    if not case.prices:
+        case.problem = (no_prices_reason(cache, times, case) if not misfits else
+                        "the model does not fit: the best prices leave residuals of "
+                        + " and ".join(f"{100 * m:.0f}% ({LEVEL_WORDS[level]})" for level, m in misfits.items())
+                        + f" of the strategies' times (the limit is {100 * MAX_MISFIT:.0f}%); "
+                        + no_prices_reason(cache, times, case, misfit_only=True))
+        return case
     points = {n: {level: split(p, cache[n], ref, times[n] - times[case.reference]) for level, p in case.prices.items()}
               for n in names}
     replicates = bootstrap(machine, case, walls, names)
     for name in names:
         row = make_row(case, name, walls, points[name], replicates[name])
         (case.controls if name in controls else case.rows).append(row)
-    residuals = [points[n][level]["residual"] / times[n] for n in case.fitted for level in case.prices]
-    case.misfit = (sum(r * r for r in residuals) / len(residuals)) ** 0.5 if residuals else None
+    case.misfit = max(misfits[level] for level in case.prices)
     if case.compact in walls:
         for level, prices in case.prices.items():
             case.compact_check[level] = (times[case.reference] + prices.time(cache[case.compact].total.minus(ref.total)),
@@ -208,11 +216,19 @@ def decompose(machine: Machine, series: CacheSeries) -> Case:
     return case
 
 
-def no_prices_reason(cache: dict, times: dict, case: Case) -> str:
+def misfit(prices: Prices, cache: dict, times: dict, case: Case) -> float:
+    """Root mean square of the fitted strategies' residuals over their times."""
+    ref = cache[case.reference]
+    residuals = [split(prices, cache[n], ref, times[n] - times[case.reference])["residual"] / times[n]
+                 for n in case.fitted]
+    return (sum(r * r for r in residuals) / len(residuals)) ** 0.5 if residuals else 0.0
+
+
+def no_prices_reason(cache: dict, times: dict, case: Case, misfit_only: bool = False) -> str:
     """Why no positive prices fit: typically the scattered control's misses (random over
     the whole step's memory) cost more each than the strategies' extra time allows."""
-    text = (f"no positive price per instruction and per miss fits the scattered control and the "
-            f"{len(case.fitted)} strategies with wall times")
+    text = "" if misfit_only else (f"no positive price per instruction and per miss fits the scattered control "
+                                   f"and the {len(case.fitted)} strategies with wall times; ")
     base = cache[case.reference].total
     d_control = cache[case.scattered].total.minus(base)
     dt_control = times[case.scattered] - times[case.reference]
@@ -224,11 +240,11 @@ def no_prices_reason(cache: dict, times: dict, case: Case) -> str:
             over |= {n for n in case.fitted
                      if price * misses(cache[n].total.minus(base), level) > times[n] - times[case.reference]}
     if prices and over:
-        text += (f"; the scattered control's misses cost up to {' or '.join(prices)} each, and at that price the "
+        text += (f"the scattered control's misses cost up to {' or '.join(prices)} each, and at that price the "
                  f"extra misses alone of {len(over)} of the {len(case.fitted)} strategies would cost more than their "
                  "whole extra time: their misses are cheaper than the control's (prefetched, not random), so one "
                  "price per miss does not hold here")
-    return text
+    return text.rstrip("; ")
 
 
 def bootstrap(machine: Machine, case: Case, walls: dict, names: list) -> dict:

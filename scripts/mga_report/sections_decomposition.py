@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import fmt
-from .decomposition import EXPLAINED_POINTS, LEVEL_WORDS, Case, Row
+from .decomposition import EXPLAINED_POINTS, LEVEL_WORDS, MAX_MISFIT, Case, Row
 from .loading import shape_label
 from .model import PHASES
 from .sections import image
@@ -28,7 +28,8 @@ def method(case_words: str) -> list[str]:
         "layout: almost the same instructions, many more misses) prices a miss and is reproduced exactly; the price "
         "of an instruction is the one that then fits the allocation strategies best (least squares on their extra "
         "times relative to their times; the reference-counted policy is left out, its atomic counts are dearer "
-        "instructions; *misfit* is the fit's root-mean-square residual over the policies' times). For a policy: "
+        "instructions; *misfit* is the fit's root-mean-square residual over the policies' times, and a fit whose "
+        f"misfit exceeds {fmt.percent(MAX_MISFIT)} is not used). For a policy: "
         "*allocator* = c_I × the instructions inside the allocator + c_M × the misses there; *layout* = "
         "c_M × the misses outside the allocator (where its nodes land); *other* = the rest of the measured extra "
         "time: extra instructions outside the allocator (shown apart) and what the model leaves out (atomics, "

@@ -164,6 +164,23 @@ class DecompositionTest(unittest.TestCase):
         self.assertIn("would cost more than their whole extra time", cases[0].problem)
         self.assertIn("2 of the 2 strategies", cases[0].problem)
 
+    def test_a_model_that_does_not_fit_is_not_used(self):
+        def scale_strategies(directory):  # times the counts cannot explain
+            factors = {roles()["strategy"]: 4.0, roles()["baseline"]: 0.5}
+
+            def change(data):
+                for run in data["runs"]:
+                    factor = factors.get(run["allocator"], 1.0)
+                    for rep in run["repetitions"]:
+                        rep["train_seconds"] *= factor
+                    run["train_seconds"]["median"] *= factor
+
+            edit_json(directory / TRAIN.name, change)
+
+        _, _, cases = load_cases(scale_strategies)
+        self.assertIn("the model does not fit", cases[0].problem)
+        self.assertIn("the limit is 25%", cases[0].problem)
+
     def test_roles_come_from_traits_not_names(self):
         def rename(directory):
             for path in (directory / TRAIN.name, directory / "cachesim" / CACHE.name):
