@@ -72,8 +72,10 @@ nodes, "events" (the training's Ir, Dr, Dw, I1mr, D1mr, D1mw, ILmr, DLmr, DLmw),
 "per_node" (instructions, d1_misses, ll_misses, allocator_instructions, allocator_d1_misses,
 allocator_ll_misses, and per phase), and the output hash bench_train recorded.
 
-Durations on an idle 2-core VM, --jobs 2, every policy: default shape about 5 min, large
-shape about 45 min. Exit status: 0 written; 1 a run failed (nothing written); 2 bad input."""
+Duration, --jobs 2, every policy, measured on a 2-core VM shared with other jobs (so an upper
+figure): default shape 1 to 4 min per order, large shape about 35 min.
+Exit status: 0 written; 1 a run failed (nothing written for its shape); 2 bad input;
+130 stopped by a signal or ^C (the valgrind runs are ended, nothing written for the shape)."""
 
 
 class UsageError(Exception):

@@ -20,8 +20,8 @@ then runs scripts/compare.py (REPORT.md, charts, the README's generated blocks).
 --jobs N      valgrind runs at once (default 2; the counts do not depend on it)
 --skip-wall   keep the bench_train files (only the cache simulation and the report)
 --skip-cachesim  keep the cache files (only the wall times and the report)
-Run it on a quiet machine: the wall times are the measurement. On an idle 2-core VM it
-takes about 1 hour 15 minutes (wall times 20 min, cache simulation 55 min with --jobs 2).
+Run it on a quiet machine: the wall times are the measurement. Estimated for an idle 2-core
+VM: about 45 minutes (wall times about 11 min, cache simulation about 35 min with --jobs 2).
 Environment: MGA_BUILD_DIR (default build), MGA_DATA (the dataset).
 EOF
 }
