@@ -45,7 +45,9 @@ struct RunResult {
   std::vector<double> losses;
   std::vector<std::string> samples;
   PhaseSeconds phases;
-  double train_seconds = 0;       // the whole training loop
+  double train_seconds = 0;  // the whole training loop
+  // When that loop began and ended: lines up replicas trained at once (bench/replicas.hpp).
+  std::chrono::steady_clock::time_point train_start, train_end;
   std::uint64_t train_nodes = 0;  // nodes created by the training steps
   AllocStats train_alloc;         // allocator calls made during the training steps
 };
@@ -216,7 +218,9 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
     result.losses.push_back(trainer.train_step(doc, step, result.phases));
     print(format_step(step + 1, config.steps, result.losses.back(), config.rng));
   }
-  result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
+  result.train_start = train_start;
+  result.train_end = Clock::now();
+  result.train_seconds = std::chrono::duration<double>(result.train_end - train_start).count();
   result.train_nodes = trainer.nodes_created() - nodes_before;
   const AllocStats alloc_after = trainer.alloc_stats();
   result.train_alloc = {alloc_after.allocations - alloc_before.allocations,
