@@ -1,6 +1,6 @@
 // The background-release runs, in a file of their own: they instantiate the
-// whole model once more for every policy that qualifies, which compiles in
-// parallel with bench_train.cpp.
+// whole model once more for every policy that qualifies, and as a source of
+// bench_train (not of mga_bench) this compiles beside bench_train.cpp.
 #include "bench/background_release.hpp"
 
 #include <stdexcept>
