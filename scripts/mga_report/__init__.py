@@ -11,6 +11,7 @@ Modules, in the order data flows through them:
   exactness   output hashes against each other and the reference programs' bytes
   fmt         numbers, intervals, tables
   sections, sections_alloc, claim, across, answer    the report's sections
+  threads     the thread axis (bench_train --threads, --release): its runs, section and chart
   report      REPORT.md        charts    the PNGs        readme    the README's generated blocks
   cli         the command line
 """

@@ -26,7 +26,9 @@ A file anywhere below results/<machine>/ belongs to <machine>; files directly un
 or under results/{{gbench,charts,callgrind,crosslang,sweep}}/ belong to the host in their context.
 Default-shape training runs form one series per --topo (headline: dfs); other shapes and files
 under sweep/ form the size axis; engine "tape" appears in Modes only. Runs under a process
-allocator other than glibc ("malloc") are counted but not shown yet.
+allocator other than glibc ("malloc") are counted but not shown yet. Files of the thread axis
+("thread_axis": true in their config: bench_train --threads/--release) form the Threads
+section and charts/threads.png, and stay out of every other table.
 
 Policies keep the order of the runs in bench_train's files. Roles come from each run's
 "traits": the baseline (every 'vs' ratio divides by it), the no-alloc reference (for the

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .crosslang import parse_crosslang
-from .files import BadFile, as_dict, read_json, warn
+from .files import BadFile, as_dict, read_json, text, warn
 from .gbench import parse_callgrind_summary, parse_gbench
 from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, Machine, Results, TrainRun
-from .training import config_engine, config_shape, config_topo, parse_train_file
+from .threads import is_thread_axis, parse_thread_run
+from .training import config_engine, config_shape, config_topo, parse_train_file, parse_train_run
 
 NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep"}
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
@@ -68,8 +69,37 @@ def check_engine_file(config: dict, size_axis: bool) -> str:
     return engine
 
 
+def add_thread_runs(machine: Machine, data: dict, source: str, order: list) -> None:
+    """A file of the thread axis: its runs go to machine.thread_runs only (and to the exactness check:
+    a run's hash is its first replica's, the --seed run's), never into a series."""
+    context, config = as_dict(data.get("context")), as_dict(data.get("config"))
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise BadFile("no 'runs' list")
+    added = 0
+    for run in runs:
+        try:
+            train = parse_train_run(run, config, source, text(context, "date"))
+            thread_run = parse_thread_run(run, train)
+        except BadFile as error:
+            warn(f"{source}: skipping {error}")
+            continue
+        machine.thread_runs.append(thread_run)
+        machine.all_runs.append(train)
+        if train.engine == GRAPH_ENGINE and train.name not in order:
+            order.append(train.name)
+        added += 1
+    if not added:
+        raise BadFile("no usable run")
+    if context:
+        machine.contexts.append((source, context))
+
+
 def add_train_runs(machine: Machine, data: dict, source: str, size_axis: bool, order: list) -> None:
     context, config = as_dict(data.get("context")), as_dict(data.get("config"))
+    if is_thread_axis(config):
+        check_engine_file(config, size_axis)
+        return add_thread_runs(machine, data, source, order)
     engine = check_engine_file(config, size_axis)  # before parsing: an unknown engine skips the whole file
     parsed = parse_train_file(data, source)
     if size_axis:
@@ -205,6 +235,7 @@ def attach_orphans(machines: dict) -> None:
         home.size_sources.extend(orphan.size_sources)
         home.all_runs.extend(orphan.all_runs)
         home.other_malloc.extend(orphan.other_malloc)
+        home.thread_runs.extend(orphan.thread_runs)
         home.callgrind = {**orphan.callgrind, **home.callgrind}
         if home.crosslang is None:
             home.crosslang = orphan.crosslang

@@ -36,9 +36,11 @@ class Traits:
     frees_per_node: bool = False
     reference_counted: bool = False  # its cost is reference counting; left out of the robust figures
     thread_safe: bool = False
+    cross_thread_release: bool = False  # its nodes can be freed on another thread (--release=background)
     control: bool = False  # a layout control, not a strategy a user picks
 
-    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe", "control")
+    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
+             "cross_thread_release", "control")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,28 @@ class TrainRun:
     @property
     def hashes(self) -> list[str]:
         return [r.output_hash for r in self.reps if r.output_hash is not None]
+
+
+@dataclass
+class ThreadRun:
+    """A run of bench_train's thread axis (--threads, --release): `threads` replicas trained at once in
+    one process, their nodes freed inline or on a release thread each. `train.median_s` is the wall time
+    from the first replica's training loop starting to the last one's ending."""
+
+    train: TrainRun
+    threads: int
+    release: str  # "inline" or "background"
+    oversubscribed: bool  # more threads (replicas, and release threads) than cores
+    replica_seconds: tuple[float, ...]  # the median repetition's replicas, each its own loop
+
+    @property
+    def name(self) -> str:
+        return self.train.name
+
+    @property
+    def steps_per_second(self) -> float:
+        """All replicas' steps per second of wall time (the median repetition)."""
+        return self.threads * self.train.steps / self.train.median_s
 
 
 @dataclass
@@ -201,6 +225,7 @@ class Machine:
     size_sources: list = field(default_factory=list)  # (source, context) of size-axis files
     engines: dict = field(default_factory=dict)  # non-graph engine -> TrainRun (default shape)
     other_malloc: list = field(default_factory=list)  # runs under another process allocator
+    thread_runs: list = field(default_factory=list)  # ThreadRun: the thread axis (any malloc)
     all_runs: list = field(default_factory=list)  # every run read, for the exactness check
     rate_points: list = field(default_factory=list)
     callgrind: dict = field(default_factory=dict)  # policy -> (source, {key: value})

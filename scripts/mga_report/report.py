@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import across, answer, claim, exactness, sections, sections_alloc, stats
+from . import across, answer, claim, exactness, sections, sections_alloc, stats, threads
 from .exactness import Exactness
 from .fmt import NOISY_MARK
 from .model import Results
@@ -38,6 +38,7 @@ def render(results: Results, figures: dict, checked: Exactness, charts: set) -> 
     if with_policies:
         lines += sections.section_memory(with_policies, order, charts)
     lines += sections_alloc.section_size(machines, figures, order, charts)
+    lines += threads.section(machines, order, charts)
     lines += claim.section(machines, figures)
     lines += across.section(machines, figures, order)
     if results.skipped:
