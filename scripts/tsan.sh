@@ -34,7 +34,8 @@ built=$SECONDS
 reports=build-tsan/tsan-reports
 rm -rf "$reports"
 mkdir -p "$reports"
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp:print_suppressions=0:log_path=$PWD/$reports/report}
+options=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp:print_suppressions=0
+export TSAN_OPTIONS=${TSAN_OPTIONS:-$options:log_path=$PWD/$reports/report}
 
 # GCC 12's TSan maps its shadow memory at fixed addresses; with more address
 # randomization than it expects (vm.mmap_rnd_bits above 28, as on newer
@@ -42,7 +43,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 # mapping". A probe tells; if it fails, run without address randomization
 # (setarch -R, no privileges needed, inherited by the workers); if that is not
 # allowed either, say what would be.
-probe() { "$@" build-tsan/bench_train --list-allocators >/dev/null 2>&1; }
+probe() { TSAN_OPTIONS=$options "$@" build-tsan/bench_train --list-allocators >/dev/null 2>"$reports/probe"; }
 wrapper=()
 if ! probe; then
   if setarch "$(uname -m)" -R true 2>/dev/null && probe setarch "$(uname -m)" -R; then
@@ -50,12 +51,14 @@ if ! probe; then
     echo "tsan.sh: vm.mmap_rnd_bits is $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?');" \
       "running without address randomization (setarch -R)"
   else
-    echo "tsan.sh: build-tsan/bench_train does not start (vm.mmap_rnd_bits is" \
-      "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?'), TSan needs 28 or less, and" \
-      "setarch -R is not permitted here); as root: sysctl vm.mmap_rnd_bits=28" >&2
+    echo "tsan.sh: build-tsan/bench_train does not start under ThreadSanitizer ($(grep -m1 . \
+      "$reports/probe" 2>/dev/null || echo 'no message')); vm.mmap_rnd_bits is" \
+      "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo '?') (GCC 12's TSan needs 28 or" \
+      "less) and setarch -R is not permitted here; as root: sysctl vm.mmap_rnd_bits=28" >&2
     exit 2
   fi
 fi
+rm -f "$reports/probe"
 
 if ! "${wrapper[@]}" build-tsan/bench_train --allocator=all --threads 2 --release=all \
   --steps "$steps" --samples 2 --quiet "${data[@]}"; then
