@@ -214,8 +214,7 @@ Measurement run_worker(const Options& o, const Cell& cell, const std::string& da
   if (o.thread_axis) {
     args.push_back("--threads=" + std::to_string(cell.threads));
     args.push_back("--release=" + std::string(to_string(cell.release)));
-    label += " (threads " + std::to_string(cell.threads) + ", " +
-             std::string(to_string(cell.release)) + ")";
+    label += " x" + std::to_string(cell.threads) + " " + std::string(to_string(cell.release));
   }
   std::vector<std::string> environment;
   if (!malloc.empty()) {
