@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape_kernels.hpp"
 #include "core/tape_shape.hpp"
 
@@ -97,19 +98,19 @@ class TapeGpt {
     double* r = record(pos);
     const TapeShape& s = shape_;
     r[s.ce] = softmax(r + s.exps, r + s.probs, s.vocab);
-    r[s.ce + 1] = std::pow(r[s.ce], -1.0);
+    r[s.ce + 1] = python_pow(r[s.ce], -1.0);
     r[s.ce + 2] = -std::log(r[s.probs + target]);
     return r[s.ce + 2];
   }
 
   // microgpt.py's softmax: x becomes exp(x - max), probs each exp times
-  // sum**-1 (GCC folds `**-1` into 1 / sum, as in Graph::div). Returns the sum.
+  // sum**-1 (libm's pow, as in Graph::div). Returns the sum.
   static double softmax(double* x, double* probs, int n) {
     double max_val = x[0];
     for (int i = 1; i < n; ++i) max_val = x[i] > max_val ? x[i] : max_val;
     double total = 0;
     for (int i = 0; i < n; ++i) total += (x[i] = std::exp(x[i] - max_val));
-    const double inv = std::pow(total, -1.0);
+    const double inv = python_pow(total, -1.0);
     for (int i = 0; i < n; ++i) probs[i] = x[i] * inv;
     return total;
   }
@@ -124,7 +125,7 @@ class TapeGpt {
     double ms = 0;
     for (int i = 0; i < shape_.embd; ++i) ms += x[i] * x[i];
     saved[0] = ms * shape_.inv_embd + 1e-5;
-    saved[1] = std::pow(saved[0], -0.5);
+    saved[1] = python_pow(saved[0], -0.5);
     for (int i = 0; i < shape_.embd; ++i) out[i] = x[i] * saved[1];
   }
 
@@ -171,7 +172,7 @@ class TapeGpt {
       double total = 0;
       for (int t = 0; t < positions; ++t) total += exps[h * s.block + t];
       totals[h] = total;
-      const double inv = std::pow(total, -1.0);
+      const double inv = python_pow(total, -1.0);
       for (int t = 0; t < positions; ++t) weights[h * s.block + t] = exps[h * s.block + t] * inv;
     }
     for (int h = 0; h < s.heads; ++h) {  // out_j = sum_t w_t v_t[j]

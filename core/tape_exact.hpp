@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape.hpp"
 
 namespace mga {
@@ -137,7 +138,7 @@ class TapeExactBackward {
     const double dprob = 0.0 + (1 / r[s.probs + target]) * dlog;  // log(p)
     const double de_target = 0.0 + inv_total * dprob;             // p = e_target * inv_total
     const double dinv = 0.0 + e[target] * dprob;
-    const double dtotal = 0.0 + (-1.0 * std::pow(total, -2.0)) * dinv;  // inv = total**-1
+    const double dtotal = 0.0 + (-1.0 * python_pow(total, -2.0)) * dinv;  // inv = total**-1
     for (int o = 0; o < s.vocab; ++o) {
       const double de = (o == target ? de_target : 0.0) + 1.0 * dtotal;  // total = sum(exps)
       dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                        // e = exp(logit - max)
@@ -225,7 +226,7 @@ class TapeExactBackward {
       dx[i] += norm[1] * dout[i];
       dscale += x[i] * dout[i];
     }
-    const double dms_eps = 0.0 + (-0.5 * std::pow(norm[0], -1.5)) * dscale;
+    const double dms_eps = 0.0 + (-0.5 * python_pow(norm[0], -1.5)) * dscale;
     const double dms = 0.0 + s.inv_embd * (0.0 + 1.0 * dms_eps);
     for (int i = 0; i < s.embd; ++i) {  // x_i * x_i: x_i is both children
       const double dsquare = 0.0 + 1.0 * dms;
@@ -248,7 +249,7 @@ class TapeExactBackward {
       const int hs = h * s.head_dim;
       const double* e = r + a.att_exp + h * s.block;
       const double* w = r + a.att_w + h * s.block;
-      const double total = r[a.att_total + h], inv_total = std::pow(total, -1.0);
+      const double total = r[a.att_total + h], inv_total = python_pow(total, -1.0);
       std::fill_n(gw_.begin(), pos + 1, 0.0);
       for (int j = s.head_dim - 1; j >= 0; --j) {
         for (int t = pos; t >= 0; --t) {
@@ -259,7 +260,7 @@ class TapeExactBackward {
         }
       }
       // w_t = e_t * total**-1 (a ** node per t), total = sum(e), e_t = exp(logit_t - max)
-      const double dinv_local = -1.0 * std::pow(total, -2.0);
+      const double dinv_local = -1.0 * python_pow(total, -2.0);
       double dtotal = 0.0;
       for (int t = pos; t >= 0; --t) {
         gdot_[t] = 0.0 + inv_total * gw_[t];  // d/de_t, first term

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape_simd.hpp"
 
 namespace mga {
@@ -87,9 +88,9 @@ struct TapeShape {
 
   int embd, heads, head_dim, layers, block, vocab, hidden;
   int embd_p, hidden_p, vocab_p, qkv_p;  // padded to simd::kPad
-  // `/ head_dim**0.5` is `* (head_dim**0.5)**-1` (Graph::div; GCC folds `**-1` into 1 / x)
-  double inv_sqrt_head_dim = std::pow(std::pow(double(head_dim), 0.5), -1.0);
-  double inv_embd = std::pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
+  // `/ head_dim**0.5` is `* (head_dim**0.5)**-1` (Graph::div)
+  double inv_sqrt_head_dim = python_pow(python_pow(double(head_dim), 0.5), -1.0);
+  double inv_embd = python_pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
 
   // ---- parameters, tape order ----
   struct LayerParams {
