@@ -114,11 +114,14 @@ MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& dat
   return largest;
 }
 
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data) {
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine) {
   const int vocab = data.vocab, positions = data.positions;
-  return {baseline(data.file_bytes, data.documents) + tape_run_bytes(model, vocab, positions),
-          "tape engine: " + count(tape_activations(model, vocab, positions)) +
-              " activations per step at " + std::to_string(positions) + " positions"};
+  const bool exact = engine == Engine::tape_exact;
+  return {
+      baseline(data.file_bytes, data.documents) + tape_run_bytes(model, vocab, positions, exact),
+      std::string(engine_name(engine)) +
+          " engine: " + count(tape_activations(model, vocab, positions)) +
+          " activations per step at " + std::to_string(positions) + " positions"};
 }
 
 std::string memory_refusal(const MemoryEstimate& estimate, const MemoryLimit& limit) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/engine.hpp"
 #include "core/footprint.hpp"
 
 namespace mga {
@@ -47,7 +48,8 @@ struct DataShape {
 MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& data, bool sampling,
                                   TopoOrder topo,
                                   const std::vector<std::pair<std::string, NodeCost>>& policies);
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data);
+// A run of a tape engine (Engine::tape or Engine::tape_exact).
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine);
 
 // "" if `estimate` fits in `limit`, else the one-line refusal, which states the rule.
 std::string memory_refusal(const MemoryEstimate& estimate, const MemoryLimit& limit);

@@ -41,8 +41,9 @@ namespace mga {
 
 class TapeExactBackward {
  public:
-  TapeExactBackward(const TapeShape& s, const ParamLayout& layout)
-      : layout_(layout), gw_(std::size_t(s.block)), gdot_(std::size_t(s.block)) {
+  // Scratch for `positions` positions; a longer document grows it.
+  TapeExactBackward(const TapeShape& s, const ParamLayout& layout, int positions)
+      : layout_(layout), gw_(std::size_t(positions)), gdot_(std::size_t(positions)) {
     // Row indices from the largest matrix's last row down to 0; a matrix of
     // r rows uses the last r of them.
     descending_.resize(std::size_t(std::max({s.vocab, s.hidden, 3 * s.embd})));
@@ -69,7 +70,11 @@ class TapeExactBackward {
   // the n positions of -log p(tokens[pos + 1]), as Gpt::loss builds it.
   void run(TapeGpt& net, const double* p, double* dp, const std::vector<int>& tokens, int n) {
     const TapeShape& s = net.shape();
-    for (int l = 0; l < s.layers; ++l) std::fill_n(net.dqkv(l, 0), std::size_t(n) * s.qkv_p, 0.0);
+    if (gw_.size() < std::size_t(n)) {
+      gw_.resize(std::size_t(n));
+      gdot_.resize(std::size_t(n));
+    }
+    std::fill_n(net.dqkv(0, 0), std::size_t(n) * s.kv_stride, 0.0);  // every layer's
     // loss = sum(losses) * (1 / n); every losses[pos] gets its grad through the sum
     const double dloss = 0.0 + (1.0 / n) * 1.0;
     for (int pos = n - 1; pos >= 0; --pos) {
@@ -123,7 +128,7 @@ class TapeExactBackward {
       weight_grads(dp, m.mlp_fc1, r0 + a.xn2, rec, g0 + d.dhp, grec, n);
       weight_grads(dp, m.attn_wo, r0 + a.xa, rec, g0 + d.dx1, grec, n);
       const Matrix qkv{m.attn_wq.first, 3 * s.embd, s.embd};
-      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), std::size_t(s.qkv_p), n);
+      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), s.kv_stride, n);
     }
   }
 
@@ -247,8 +252,8 @@ class TapeExactBackward {
     double* dq = net.dqkv(l, pos);
     for (int h = 0; h < s.heads; ++h) {
       const int hs = h * s.head_dim;
-      const double* e = r + a.att_exp + h * s.block;
-      const double* w = r + a.att_w + h * s.block;
+      const double* e = net.attention_exps(l, pos) + h * (pos + 1);
+      const double* w = net.attention_weights(l, pos) + h * (pos + 1);
       const double total = r[a.att_total + h], inv_total = python_pow(total, -1.0);
       std::fill_n(gw_.begin(), pos + 1, 0.0);
       for (int j = s.head_dim - 1; j >= 0; --j) {

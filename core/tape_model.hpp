@@ -11,6 +11,7 @@
 // loss and parameter has the node graph's bits.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -42,7 +43,8 @@ class TapeTrainer {
       : data_(data),
         config_(config),
         layout_(config.model, data.vocab_size()),
-        net_(config.model, data.vocab_size()),
+        positions_(training_positions(data, config.model)),
+        net_(config.model, data.vocab_size(), positions_),
         w_(net_.shape().num_params, 0.0),
         backward_(make_backward()) {
     const auto& index = net_.shape().tape_index;
@@ -123,17 +125,24 @@ class TapeTrainer {
   }
   // Fused operations run by training, the tape's counterpart of graph nodes.
   std::uint64_t nodes_created() const { return ops_; }
-  // Not counted: the tape makes no allocation after its construction.
+  // Not counted: training allocates nothing after the construction, unless a
+  // document is longer than the data's longest (sampling may grow the KV cache).
   AllocStats alloc_stats() const { return {}; }
 
  private:
   using Backward = std::conditional_t<Mode == TapeMode::fast, TapeFastBackward, TapeExactBackward>;
   Backward make_backward() const {
     if constexpr (Mode == TapeMode::fast) {
-      return Backward(net_.shape());
+      return Backward(positions_);
     } else {
-      return Backward(net_.shape(), layout_);
+      return Backward(net_.shape(), layout_, positions_);
     }
+  }
+
+  // The positions of the longest training step on `data`, which the tape is
+  // made for: a step on a longer document, or a longer sample, grows it.
+  static int training_positions(const Dataset& data, const ModelConfig& model) {
+    return int(std::min<std::size_t>(std::size_t(model.block_size), data.docs.longest() + 1));
   }
 
   // Per position: embedding, rmsnorm, per layer rmsnorm, qkv, attention, wo,
@@ -226,6 +235,7 @@ class TapeTrainer {
   const Dataset& data_;
   RunConfig config_;
   ParamLayout layout_;
+  int positions_;  // the longest training step's (the tape's initial size)
   TapeGpt net_;
   simd::Doubles w_;           // the forward's weights, tape order (fast: the parameters themselves)
   std::vector<double> p_;     // exact: the parameters, ParamLayout order (w_ holds a copy)
