@@ -26,6 +26,7 @@ class JemallocBackend {
  public:
   static constexpr std::string_view name = "jemalloc";
   static constexpr std::string_view description = "mallocx + sdallocx per node, own arena + tcache";
+  static constexpr PolicyTraits traits{.frees_per_node = true};
 
   JemallocBackend() {
     std::size_t size = sizeof(arena_);

@@ -17,6 +17,7 @@ class MimallocBackend {
  public:
   static constexpr std::string_view name = "mimalloc";
   static constexpr std::string_view description = "mi_heap_malloc_small + mi_free per node";
+  static constexpr PolicyTraits traits{.frees_per_node = true};
 
   MimallocBackend() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
   MimallocBackend(const MimallocBackend&) = delete;
@@ -35,6 +36,7 @@ class MimallocBackend {
     api_.free(ptr);
   }
   const AllocStats& stats() const { return stats_; }
+  mi_heap_t* heap() const { return heap_; }
 
  private:
   const MimallocApi& api_;
@@ -51,6 +53,7 @@ class MimallocHeapPolicy {
   static constexpr std::string_view name = "mimalloc-heap";
   static constexpr std::string_view description =
       "mi_heap_malloc_small, mi_heap_destroy every step";
+  static constexpr PolicyTraits traits{};
 
   MimallocHeapPolicy() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
   MimallocHeapPolicy(const MimallocHeapPolicy&) = delete;

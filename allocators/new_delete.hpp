@@ -1,6 +1,7 @@
 // Policy `new`: one operator new per node, one operator delete per node at the
-// end of the step. The process allocator is glibc malloc (see mimalloc.hpp and
-// jemalloc.hpp for why the other allocators never replace it).
+// end of the step: the unchanged C++ program. Under it is the process
+// allocator, glibc malloc unless bench_train --malloc preloads another (the API
+// policies never replace it: see mimalloc.hpp, jemalloc.hpp, tcmalloc.hpp).
 #pragma once
 
 #include <new>
@@ -12,7 +13,9 @@ namespace mga {
 
 struct NewDeleteBackend {
   static constexpr std::string_view name = "new";
-  static constexpr std::string_view description = "operator new/delete per node (glibc malloc)";
+  static constexpr std::string_view description =
+      "operator new/delete per node, on the process allocator";
+  static constexpr PolicyTraits traits{.baseline = true, .frees_per_node = true};
 
   void* allocate(std::size_t bytes) {
     ++stats_.allocations;

@@ -7,7 +7,7 @@
 #include <new>
 #include <vector>
 
-#include "core/node.hpp"
+#include "allocators/policy.hpp"
 
 namespace mga {
 
@@ -18,6 +18,7 @@ class PerNodePolicy {
   using Ref = Node*;
   static constexpr auto name = Backend::name;
   static constexpr auto description = Backend::description;
+  static constexpr PolicyTraits traits = Backend::traits;
 
   PerNodePolicy() = default;
   PerNodePolicy(const PerNodePolicy&) = delete;

@@ -1,4 +1,7 @@
-// Every allocation policy, in the order reports list them.
+// Every allocation policy, in the order reports list them: the one list of
+// policies. Adding a policy is its header, one #include and one entry in
+// AllPolicies below (and a row in the README's table); bench_train, the
+// benchmarks, the tests and the scripts take the list from here.
 #pragma once
 
 #include <string>
@@ -11,26 +14,74 @@
 #include "allocators/jemalloc.hpp"
 #include "allocators/mimalloc.hpp"
 #include "allocators/new_delete.hpp"
+#include "allocators/pmr_monotonic.hpp"
+#include "allocators/pmr_pool.hpp"
+#include "allocators/policy.hpp"
 #include "allocators/pool.hpp"
 #include "allocators/shared_ptr.hpp"
+#include "allocators/tcmalloc.hpp"
 
 namespace mga {
 
-using AllPolicies = std::tuple<NewDeletePolicy, SharedPtrPolicy, ArenaPolicy, PoolPolicy,
-                               MimallocPolicy, MimallocHeapPolicy, JemallocPolicy>;
+// One policy per line.
+// clang-format off
+using AllPolicies = std::tuple<NewDeletePolicy,
+                               SharedPtrPolicy,
+                               ArenaPolicy,
+                               PoolPolicy,
+                               MimallocPolicy,
+                               MimallocHeapPolicy,
+                               JemallocPolicy,
+                               PmrMonotonicPolicy,
+                               PmrPoolPolicy,
+                               PmrPoolSyncPolicy,
+                               TcmallocPolicy>;
+// clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.
 template <class Fn>
-void for_each_policy(Fn&& fn) {
+constexpr void for_each_policy(Fn&& fn) {
   [&]<class... Policy>(std::type_identity<std::tuple<Policy...>>) {
     (fn(std::type_identity<Policy>{}), ...);
   }(std::type_identity<AllPolicies>{});
 }
 
+namespace registry_detail {
+
+template <class... Policy>
+constexpr bool all_satisfy_the_contract(std::tuple<Policy...>*) {
+  return (AllocationPolicy<Policy> && ...);
+}
+
+// How many policies have the trait `member`.
+constexpr int count_with(bool PolicyTraits::*member) {
+  int count = 0;
+  for_each_policy([&]<class P>(std::type_identity<P>) { count += P::traits.*member ? 1 : 0; });
+  return count;
+}
+
+}  // namespace registry_detail
+
+static_assert(registry_detail::all_satisfy_the_contract(static_cast<AllPolicies*>(nullptr)),
+              "every policy satisfies AllocationPolicy (allocators/policy.hpp)");
+static_assert(registry_detail::count_with(&PolicyTraits::baseline) == 1,
+              "exactly one policy is the baseline");
+static_assert(registry_detail::count_with(&PolicyTraits::no_alloc_reference) == 1,
+              "exactly one policy is the no-allocation reference");
+
 inline std::vector<std::string> policy_names() {
   std::vector<std::string> names;
   for_each_policy([&]<class P>(std::type_identity<P>) { names.emplace_back(P::name); });
   return names;
+}
+
+// The name of the one policy with the trait `member` (baseline, no_alloc_reference).
+constexpr std::string_view policy_with(bool PolicyTraits::*member) {
+  std::string_view name;
+  for_each_policy([&]<class P>(std::type_identity<P>) {
+    if (P::traits.*member) name = P::name;
+  });
+  return name;
 }
 
 // Calls fn(std::type_identity<Policy>{}) for the policy called `name`; false if none is.
@@ -44,6 +95,36 @@ bool with_policy(std::string_view name, Fn&& fn) {
     }
   });
   return found;
+}
+
+namespace registry_detail {
+
+template <bool PolicyTraits::*member, class... Policy>
+struct FirstWith {
+  using type = void;
+};
+template <bool PolicyTraits::*member, class P, class... Rest>
+struct FirstWith<member, P, Rest...> {
+  using type = std::conditional_t<P::traits.*member, P, typename FirstWith<member, Rest...>::type>;
+};
+template <bool PolicyTraits::*member, class Tuple>
+struct FirstWithIn;
+template <bool PolicyTraits::*member, class... Policy>
+struct FirstWithIn<member, std::tuple<Policy...>> : FirstWith<member, Policy...> {};
+
+}  // namespace registry_detail
+
+// The policy types with the two one-of-a-kind traits.
+using BaselinePolicy =
+    typename registry_detail::FirstWithIn<&PolicyTraits::baseline, AllPolicies>::type;
+using NoAllocReferencePolicy =
+    typename registry_detail::FirstWithIn<&PolicyTraits::no_alloc_reference, AllPolicies>::type;
+
+// The traits of the policy called `name` (all false if there is none).
+inline PolicyTraits traits_of(std::string_view name) {
+  PolicyTraits traits;
+  with_policy(name, [&]<class P>(std::type_identity<P>) { traits = P::traits; });
+  return traits;
 }
 
 }  // namespace mga

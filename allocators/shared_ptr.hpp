@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/node.hpp"
+#include "allocators/policy.hpp"
 
 namespace mga {
 
@@ -70,6 +70,7 @@ class SharedPtrPolicy {
   static constexpr std::string_view name = "shared_ptr";
   static constexpr std::string_view description =
       "std::allocate_shared per node, freed by refcount";
+  static constexpr PolicyTraits traits{.frees_per_node = true, .reference_counted = true};
 
   Ref make() {
     return std::allocate_shared<SharedNode>(

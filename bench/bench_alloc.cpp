@@ -5,7 +5,7 @@
 //
 //   chain/<policy>       microgpt.ts's microbenchmark: acc = acc.add(b).mul(b), 1M times
 //   step_graph/<policy>  the nodes and child links of one real training step, replayed
-//   churn/<policy>       one node made and freed at a time (per-node-free policies only)
+//   churn/<policy>       one node made and freed at a time (traits.frees_per_node only)
 //
 // Counters: allocs/s = nodes made per second (also items_per_second);
 // allocator_calls/iter, allocator_bytes/iter = what the policy asked of the
@@ -100,6 +100,7 @@ class RecordingPolicy {
   using Ref = Node*;
   static constexpr std::string_view name = "recording";
   static constexpr std::string_view description = "keeps the first step's nodes to copy its shape";
+  static constexpr PolicyTraits traits{};
   static inline StepPattern recorded;
 
   Ref make() { return nodes_.emplace_back(std::make_unique<Node>()).get(); }
@@ -196,14 +197,10 @@ void step_graph(benchmark::State& state) {
 
 // ---- churn ----
 
-// Each node is made and released at once. arena and mimalloc-heap are left
-// out: they can only free everything since the last release in bulk, so one
-// node per release measures a pointer reset (arena) or a whole heap created and
-// destroyed per node (mimalloc-heap), not a free.
-template <class Policy>
-constexpr bool frees_per_node =
-    !std::is_same_v<Policy, ArenaPolicy> && !std::is_same_v<Policy, MimallocHeapPolicy>;
-
+// Each node is made and released at once. Only policies that free node by
+// node (traits.frees_per_node) take part: the others can only free everything
+// since the last release in bulk, so one node per release would measure a
+// pointer reset or a whole heap created and destroyed per node, not a free.
 template <class Policy>
 void churn(benchmark::State& state) {
   using Node = typename Policy::Node;
@@ -241,7 +238,7 @@ void register_benchmarks() {
         ->Unit(benchmark::kMicrosecond);
   });
   for_each_policy([]<class P>(std::type_identity<P>) {
-    if constexpr (frees_per_node<P>) {
+    if constexpr (P::traits.frees_per_node) {
       const std::string name(P::name);
       benchmark::RegisterBenchmark(("churn/" + name).c_str(), churn<P>)
           ->Unit(benchmark::kMicrosecond);

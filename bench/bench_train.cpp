@@ -6,6 +6,8 @@
 //   bench_train --engine=tape               fused ops on flat buffers instead of
 //                                           the node graph: the no-node ceiling
 //                                           (tape-exact: with the graph's bits)
+//   bench_train --malloc=all --allocator=all every policy under every process
+//                                           allocator (bench/process_malloc.hpp)
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -13,8 +15,10 @@
 
 #include "allocators/registry.hpp"
 #include "bench/context.hpp"
+#include "bench/list_allocators.hpp"
 #include "bench/memory_guard.hpp"
 #include "bench/output_file.hpp"
+#include "bench/process_malloc.hpp"
 #include "bench/report.hpp"
 #include "bench/worker.hpp"
 #include "core/tape_model.hpp"
@@ -25,7 +29,8 @@ using namespace mga;
 
 struct Options {
   Engine engine = Engine::graph;
-  std::string allocator = "new";
+  std::string allocator{policy_with(&PolicyTraits::baseline)};
+  std::string malloc;  // --malloc: "" = the process allocator this process was started with
   RunConfig run;
   std::string seed = "42";  // any integer, as Python's random.seed
   std::string rng = "python";
@@ -38,6 +43,7 @@ struct Options {
   double worker_timeout = 3600;  // seconds per worker process, 0 for none
   bool worker = false;           // internal: one quiet run that prints a record line
   std::string inject_fault;      // internal: see MGA_WORKER_FAULT in bench/worker.hpp
+  char** argv = nullptr;         // to restart under another --malloc
 };
 
 constexpr int kUsageError = 2;
@@ -60,6 +66,7 @@ Fields config_fields(const Options& o, const std::string& data_path, const Datas
           {"n_layer", std::to_string(m.n_layer)},
           {"block_size", std::to_string(m.block_size)},
           {"samples", std::to_string(o.run.samples)},
+          {"malloc", json_string(o.malloc.empty() ? "inherited" : o.malloc)},
           {"data", json_string(data_path)},
           {"num_docs", std::to_string(data.docs.size())},
           {"vocab_size", std::to_string(data.vocab_size())}};
@@ -80,19 +87,25 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     // (in one call, the argument could be copied before the run fills it).
     const RunResult run = run_tape_microgpt(
         data, o.run, print, o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact);
-    return make_measurement(engine_name(o.engine), run, hash);
+    result = make_measurement(engine_name(o.engine), run, hash);
+  } else {
+    with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
+      RunResult run = run_microgpt<P>(data, o.run, print);
+      result = make_measurement(P::name, run, hash);
+    });
   }
-  with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
-    RunResult run = run_microgpt<P>(data, o.run, print);
-    result = make_measurement(P::name, run, hash);
-  });
+  // After the measurement: glibc's check of its fastbins frees a few blocks.
+  const ActiveMalloc active = checked_process_malloc(o.malloc);
+  result.malloc = active.name;
+  result.malloc_library = active.library;
   return result;
 }
 
-// Runs this program again as a worker for one policy (the run-th worker of
-// `runs`) and returns its record, checked against what was asked.
-Measurement run_worker(const Options& o, const std::string& allocator, const std::string& data_path,
-                       int run, int runs) {
+// Runs this program again as a worker for one policy under one process
+// allocator ("" = this process's), the run-th worker of `runs`, and returns
+// its record, checked against what was asked.
+Measurement run_worker(const Options& o, const std::string& allocator, const std::string& malloc,
+                       const std::string& data_path, int run, int runs) {
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train", "--worker"};
   const std::pair<const char*, std::string> options[] = {
@@ -109,13 +122,19 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
       {"--data", data_path}};
   // "--seed=-5", not "--seed" "-5": a value never reads as an option.
   for (const auto& [flag, value] : options) args.push_back(std::string(flag) + "=" + value);
-  if (o.engine == Engine::graph) args.insert(args.end(), {"--allocator", allocator});
+  if (o.engine == Engine::graph) args.push_back("--allocator=" + allocator);
+  std::vector<std::string> environment;
+  std::string label = allocator;
+  if (!malloc.empty()) {
+    args.push_back("--malloc=" + malloc);
+    environment = process_malloc_environment(*find_process_malloc(malloc));
+    label += " under " + malloc;
+  }
   const std::string fault = worker_fault_for_run(run);
   if (!fault.empty()) args.insert(args.end(), {"--inject-fault", fault});
-  const std::string label =
-      allocator + " (run " + std::to_string(run) + " of " + std::to_string(runs) + ")";
+  label += " (run " + std::to_string(run) + " of " + std::to_string(runs) + ")";
   const std::string output =
-      run_worker_process(label, args, {}, {.timeout_seconds = o.worker_timeout});
+      run_worker_process(label, args, environment, {.timeout_seconds = o.worker_timeout});
   auto record = parse_record(output.substr(0, output.find('\n')));
   if (!record || output.find('\n') + 1 != output.size()) {
     throw WorkerError("worker " + label + " printed no valid record (it printed '" +
@@ -168,6 +187,28 @@ void check_model_memory(const Options& o, const Dataset& data, double file_bytes
 }
 
 int run(const Options& o) {
+  const std::vector<std::string> allocators =
+      o.engine != Engine::graph ? std::vector<std::string>{std::string(engine_name(o.engine))}
+      : o.allocator == "all"    ? policy_names()
+                                : std::vector<std::string>{o.allocator};
+  std::vector<std::string> mallocs = {o.malloc};
+  if (o.malloc == "all") {
+    mallocs.clear();
+    for (const auto& m : process_mallocs()) mallocs.emplace_back(m.name);
+  }
+  const bool in_process = !o.worker && allocators.size() * mallocs.size() == 1 && o.repeat == 1;
+  try {
+    for (const auto& name : mallocs)
+      if (!name.empty()) preload_path(*find_process_malloc(name));  // installed?
+  } catch (const MallocUnavailable& e) {
+    throw UsageError(e.what());
+  }
+  if (in_process && !o.malloc.empty() &&
+      !started_with_process_malloc(*find_process_malloc(o.malloc))) {
+    std::fflush(stdout);
+    restart_with_process_malloc(*find_process_malloc(o.malloc), o.argv);
+  }
+
   const std::string data_path = resolve_dataset(o.data);
   if (o.worker) {  // the parent has checked everything
     const Dataset data = load_dataset(data_path);
@@ -187,27 +228,32 @@ int run(const Options& o) {
   const Dataset data = load_dataset(data_path);
   check_model_memory(o, data, file_bytes);
 
-  const std::vector<std::string> allocators =
-      o.engine != Engine::graph ? std::vector<std::string>{std::string(engine_name(o.engine))}
-      : o.allocator == "all"    ? policy_names()
-                                : std::vector<std::string>{o.allocator};
+  // The cells of the --malloc x --allocator matrix, and the malloc of each.
   std::vector<PolicyRuns> all;
-  for (const auto& name : allocators) all.push_back({name, description_of(o, name), {}});
+  std::vector<std::string> malloc_of;
+  for (const auto& malloc : mallocs) {
+    for (const auto& name : allocators) {
+      all.push_back({name, description_of(o, name), {}, traits_of(name), !malloc.empty()});
+      malloc_of.push_back(malloc);
+    }
+  }
 
-  if (allocators.size() == 1 && o.repeat == 1) {
+  if (in_process) {
     all[0].repetitions.push_back(run_in_process(o, data, !o.quiet));
     print_summary(stdout, all[0]);
   } else {
-    // Round-robin over policies, so slow drift of the machine hits all alike.
-    const int total = o.repeat * int(allocators.size());
+    // Round-robin over the cells, so slow drift of the machine hits all alike.
+    const int total = o.repeat * int(all.size());
+    const int width = int(std::to_string(total).size());
     int done = 0;
     for (int rep = 0; rep < o.repeat; ++rep) {
-      for (auto& runs : all) {
-        Measurement m = run_worker(o, runs.allocator, data_path, done + 1, total);
+      for (std::size_t cell = 0; cell < all.size(); ++cell) {
+        auto& runs = all[cell];
+        Measurement m = run_worker(o, runs.allocator, malloc_of[cell], data_path, done + 1, total);
         ++done;
         if (!o.quiet) {
-          std::fprintf(stderr, "[%*d/%d] %-14s %.3f s  loss %.4f\n", total >= 10 ? 2 : 1, done,
-                       total, runs.allocator.c_str(), m.train_seconds, m.final_loss);
+          std::fprintf(stderr, "[%*d/%d] %-14s %-16s %.3f s  loss %.4f\n", width, done, total,
+                       runs.allocator.c_str(), m.malloc.c_str(), m.train_seconds, m.final_loss);
         }
         runs.repetitions.push_back(m);
       }
@@ -338,6 +384,18 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
       ->check(CLI::Range(1, 10'000))
       ->capture_default_str();
+  std::string malloc_list = "'all'";
+  for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
+  app.add_option("--malloc", o.malloc,
+                 "process allocator (malloc and operator new of the whole process, each run in a "
+                 "fresh process): " +
+                     malloc_list + "; default: the one bench_train was started with")
+      ->check([](const std::string& name) -> std::string {
+        if (name == "all" || find_process_malloc(name) != nullptr) return "";
+        std::string message = "unknown process allocator '" + name + "'; valid: all";
+        for (const auto& m : process_mallocs()) message += ", " + std::string(m.name);
+        return message;
+      });
   app.add_option("--json", o.json,
                  "also write the results as JSON to this file (atomically; never over an input "
                  "or anything but a regular file)")
@@ -355,6 +413,13 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", o.quiet, "print only the summary (no microgpt output, no progress)");
   bool list = false;
   app.add_flag("--list-allocators", list, "print the policies, one per line, and exit");
+  std::string list_format = "text";
+  auto* format_option =
+      app.add_option("--format", list_format,
+                     "of --list-allocators: text, or json (policies with their traits, and the "
+                     "process allocators of --malloc)")
+          ->check(CLI::IsMember({"text", "json"}))
+          ->capture_default_str();
   app.add_flag("--worker", o.worker)->group("");                // internal, see run_worker
   app.add_option("--inject-fault", o.inject_fault)->group("");  // internal, for tests
 
@@ -374,6 +439,9 @@ int main(int argc, char** argv) {
                                  "--rng mulberry32 takes a seed below 2^53 in magnitude "
                                  "(microgpt.ts's numbers hold no larger integer exactly)");
     }
+    if (format_option->count() > 0 && !list) {
+      throw CLI::ValidationError("--format", "applies to --list-allocators only");
+    }
     if (o.run.model.n_embd % o.run.model.n_head != 0) {
       throw CLI::ValidationError("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
                                                  ") is not divisible by --n-head (" +
@@ -386,11 +454,14 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (list) {
-    for_each_policy([]<class P>(std::type_identity<P>) {
-      std::printf("%-14s %s\n", std::string(P::name).c_str(), std::string(P::description).c_str());
-    });
+    if (list_format == "json") {
+      print_allocator_list_json(stdout);
+    } else {
+      print_allocator_list(stdout);
+    }
     return 0;
   }
+  o.argv = argv;
   o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
   o.run.topo = *parse_topo_order(o.topo);
   try {

@@ -1,14 +1,12 @@
 #include "bench/context.hpp"
 
-#include <gnu/libc-version.h>
-#include <jemalloc/jemalloc.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <fstream>
 
-#include "allocators/mimalloc_api.hpp"
+#include "bench/process_malloc.hpp"
 
 #ifndef MGA_GIT_COMMIT
 #define MGA_GIT_COMMIT "unknown"
@@ -40,23 +38,6 @@ std::string utc_now() {
   return buffer;
 }
 
-std::string mimalloc_version() {
-  try {
-    int v = mimalloc_api().version();  // e.g. 209 for 2.0.9
-    return std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." +
-           std::to_string(v % 10);
-  } catch (const std::exception&) {
-    return "unavailable";
-  }
-}
-
-std::string jemalloc_version() {
-  const char* version = nullptr;
-  std::size_t size = sizeof(version);
-  if (mallctl("version", &version, &size, nullptr, 0) != 0 || version == nullptr) return "unknown";
-  return version;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> measurement_context() {
@@ -64,7 +45,7 @@ std::vector<std::pair<std::string, std::string>> measurement_context() {
   uname(&system);
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
-  return {
+  std::vector<std::pair<std::string, std::string>> context = {
       {"date", utc_now()},
       {"host", host},
       {"kernel", std::string(system.sysname) + " " + system.release},
@@ -76,11 +57,10 @@ std::vector<std::pair<std::string, std::string>> measurement_context() {
       {"compiler", "g++ " __VERSION__},
 #endif
       {"flags", MGA_CXX_FLAGS},
-      {"glibc", gnu_get_libc_version()},
-      {"mimalloc", mimalloc_version()},
-      {"jemalloc", jemalloc_version()},
-      {"git_commit", MGA_GIT_COMMIT},
   };
+  for (auto& library_version : allocator_library_versions()) context.push_back(library_version);
+  context.push_back({"git_commit", MGA_GIT_COMMIT});
+  return context;
 }
 
 }  // namespace mga

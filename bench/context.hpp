@@ -9,7 +9,7 @@
 namespace mga {
 
 // Ordered (key, value) pairs: date, host, cpu, cores, compiler, flags,
-// glibc, mimalloc, jemalloc, git_commit.
+// the allocator libraries' versions (glibc, mimalloc, jemalloc, tcmalloc), git_commit.
 std::vector<std::pair<std::string, std::string>> measurement_context();
 
 }  // namespace mga

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "bench/process_malloc.hpp"
+
 namespace mga {
 
 // ---- one measurement -------------------------------------------------------
@@ -39,7 +41,7 @@ std::string to_record(const Measurement& m) {
       << m.phases.forward << ' ' << m.phases.backward << ' ' << m.phases.adam << ' '
       << m.phases.release << ' ' << m.train_nodes << ' ' << m.alloc.allocations << ' '
       << m.alloc.frees << ' ' << m.alloc.bytes << ' ' << m.peak_rss_kib << ' ' << m.output_hash
-      << ' ' << m.final_loss;
+      << ' ' << m.final_loss << ' ' << m.malloc << ' ' << m.malloc_library;
   return out.str();
 }
 
@@ -49,7 +51,8 @@ std::optional<Measurement> parse_record(std::string_view line) {
   Measurement m;
   in >> tag >> m.allocator >> m.steps >> m.train_seconds >> m.phases.forward >> m.phases.backward >>
       m.phases.adam >> m.phases.release >> m.train_nodes >> m.alloc.allocations >> m.alloc.frees >>
-      m.alloc.bytes >> m.peak_rss_kib >> m.output_hash >> m.final_loss;
+      m.alloc.bytes >> m.peak_rss_kib >> m.output_hash >> m.final_loss >> m.malloc >>
+      m.malloc_library;
   // Exactly the fields, nothing after them (a worker printing garbage is caught).
   if (!in || tag != "mga-record" || m.steps <= 0 || !(in >> std::ws).eof()) return std::nullopt;
   for (double value : {m.train_seconds, m.phases.forward, m.phases.backward, m.phases.adam,
@@ -141,6 +144,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
                  human_bytes(double(m.alloc.bytes) / m.steps).c_str(),
                  double(m.alloc.frees) / m.steps);
   }
+  std::fprintf(out, "malloc        %s (%s)\n", m.malloc.c_str(), m.malloc_library.c_str());
   std::fprintf(out, "peak RSS      %s\n", human_bytes(double(m.peak_rss_kib) * 1024).c_str());
   std::fprintf(
       out,
@@ -150,27 +154,48 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
       m.phases.adam, share(m.phases.adam), m.phases.release, share(m.phases.release));
 }
 
-void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
-  double baseline = 0;
+namespace {
+
+// The cell every "vs" ratio divides by: the baseline policy, under glibc if
+// the run has that cell (the unchanged program), else under the first malloc.
+const PolicyRuns* baseline_cell(const std::vector<PolicyRuns>& all) {
+  const PolicyRuns* found = nullptr;
   for (const auto& runs : all) {
-    if (runs.allocator == "new") baseline = runs.train_seconds().median;
+    if (!runs.traits.baseline) continue;
+    if (found == nullptr || (runs.median_run().malloc == kDefaultMalloc &&
+                             found->median_run().malloc != kDefaultMalloc))
+      found = &runs;
   }
-  std::fprintf(out, "\n%-14s %9s %9s %9s %6s %8s %8s %8s %8s %8s %8s %11s %11s %9s %7s\n",
-               "allocator", "median_s", "min_s", "max_s", "cv%", "ms/step", "ns/node", "fwd_s",
-               "bwd_s", "adam_s", "rel_s", "allocs/step", "bytes/step", "rss_MiB", "vs_new");
+  return found;
+}
+
+}  // namespace
+
+void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
+  const PolicyRuns* base = baseline_cell(all);
+  const double baseline = base ? base->train_seconds().median : 0;
+  const std::string ratio = base ? "vs_" + base->allocator : "vs_base";
+  const bool malloc_column =
+      std::any_of(all.begin(), all.end(), [](const PolicyRuns& r) { return r.malloc_axis; });
+  std::fprintf(out, "\n%-14s ", "allocator");
+  if (malloc_column) std::fprintf(out, "%-16s ", "malloc");
+  std::fprintf(out, "%9s %9s %9s %6s %8s %8s %8s %8s %8s %8s %11s %11s %9s %7s\n", "median_s",
+               "min_s", "max_s", "cv%", "ms/step", "ns/node", "fwd_s", "bwd_s", "adam_s", "rel_s",
+               "allocs/step", "bytes/step", "rss_MiB", ratio.c_str());
   for (const auto& runs : all) {
     const Stats time = runs.train_seconds();
     const Measurement& m = runs.median_run();
-    char speedup[16] = "-";  // how many times faster than `new`
+    char speedup[16] = "-";  // how many times faster than the baseline
     if (baseline > 0) std::snprintf(speedup, sizeof speedup, "%.2fx", baseline / time.median);
-    std::fprintf(
-        out,
-        "%-14s %9.3f %9.3f %9.3f %6.1f %8.3f %8.2f %8.3f %8.3f %8.3f %8.3f %11.1f %11.0f %9.1f "
-        "%7s\n",
-        runs.allocator.c_str(), time.median, time.min, time.max, 100 * time.cv, m.ms_per_step(),
-        m.ns_per_node(), m.phases.forward, m.phases.backward, m.phases.adam, m.phases.release,
-        double(m.alloc.allocations) / m.steps, double(m.alloc.bytes) / m.steps,
-        double(m.peak_rss_kib) / 1024, speedup);
+    std::fprintf(out, "%-14s ", runs.allocator.c_str());
+    if (malloc_column) std::fprintf(out, "%-16s ", m.malloc.c_str());
+    std::fprintf(out,
+                 "%9.3f %9.3f %9.3f %6.1f %8.3f %8.2f %8.3f %8.3f %8.3f %8.3f %11.1f %11.0f %9.1f "
+                 "%7s\n",
+                 time.median, time.min, time.max, 100 * time.cv, m.ms_per_step(), m.ns_per_node(),
+                 m.phases.forward, m.phases.backward, m.phases.adam, m.phases.release,
+                 double(m.alloc.allocations) / m.steps, double(m.alloc.bytes) / m.steps,
+                 double(m.peak_rss_kib) / 1024, speedup);
   }
 }
 
@@ -311,9 +336,17 @@ std::string to_json(const Fields& context, const Fields& config,
           (r ? ", " : "") + object(measurement_fields(all[i].repetitions[r]), "        ");
     }
     repetitions += "]";
+    Fields traits;
+    for_each_trait(all[i].traits, [&](const char* key, bool value) {
+      traits.push_back({key, value ? "true" : "false"});
+    });
+    const Measurement& median = all[i].median_run();
     Fields fields = {
         {"allocator", json_string(all[i].allocator)},
         {"description", json_string(all[i].description)},
+        {"malloc", json_string(median.malloc)},
+        {"malloc_library", json_string(median.malloc_library)},
+        {"traits", object(traits, "      ")},
         {"train_seconds", object({{"median", number(s.median)},
                                   {"min", number(s.min)},
                                   {"max", number(s.max)},

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "allocators/policy.hpp"
 #include "bench/output_file.hpp"  // write_file_atomically, for the JSON
 #include "core/engine.hpp"
 #include "core/train.hpp"
@@ -28,6 +29,8 @@ struct Measurement {
   long peak_rss_kib = 0;          // of the whole process
   std::uint64_t output_hash = 0;  // FNV-1a of everything microgpt printed
   double final_loss = 0;
+  std::string malloc = "?";          // the process allocator the run had (bench/process_malloc.hpp)
+  std::string malloc_library = "?";  // the file malloc resolved into
 
   double ms_per_step() const { return 1e3 * train_seconds / steps; }
   double nodes_per_step() const { return double(train_nodes) / steps; }
@@ -47,11 +50,14 @@ struct Stats {
 };
 Stats compute_stats(std::vector<double> values);
 
-// All repetitions of one policy.
+// All repetitions of one policy (under one process allocator: a cell of the
+// --malloc x --allocator matrix).
 struct PolicyRuns {
   std::string allocator;
   std::string description;
   std::vector<Measurement> repetitions;
+  PolicyTraits traits;       // all false for the tape engine, which is no policy
+  bool malloc_axis = false;  // --malloc was given: the table shows the process allocator
   Stats train_seconds() const;
   const Measurement& median_run() const;  // the repetition with the median training time
 };

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "allocators/policy.hpp"
 #include "core/node.hpp"
 #include "core/python_pow.hpp"
 
@@ -48,7 +49,7 @@ inline std::optional<TopoOrder> parse_topo_order(std::string_view name) {
   return std::nullopt;
 }
 
-template <class Policy>
+template <AllocationPolicy Policy>
 class Graph {
  public:
   using Node = typename Policy::Node;
@@ -140,9 +141,7 @@ class Graph {
   std::span<Node* const> last_topo_order() const { return {topo_order_.data(), topo_size_}; }
 
  private:
-  static constexpr bool kPolicyKnowsCreationOrder = requires(Policy & p, void (*fn)(Node*)) {
-    p.for_each_node_newest_first(fn);
-  };
+  static constexpr bool kPolicyKnowsCreationOrder = KnowsCreationOrder<Policy>;
 
   Ref make(double data, std::uint32_t n_children, const Ref* kids, const double* grads) {
     Ref node = policy_.make();

@@ -2,7 +2,8 @@
 # Confirms the phase-derived allocation share with instruction counts: runs
 # bench_train under callgrind for one policy and writes the share of all
 # instructions spent inside the allocator (malloc/free and friends, operator
-# new/delete, mimalloc's mi_*, jemalloc's je_*) to OUT (compare.py reads it).
+# new/delete, mimalloc's mi_*, jemalloc's je_*, tcmalloc's tc_* and tcmalloc::,
+# std::pmr's resources) to OUT (compare.py reads it).
 # Usage: scripts/callgrind_share.sh POLICY OUT [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,8 @@ python3 - "$work/annotated.txt" "$policy" "$steps" >"$out.tmp" <<'PY'
 import re, sys
 path, policy, steps = sys.argv[1], sys.argv[2], sys.argv[3]
 allocator = re.compile(r"(^|[^a-z])(malloc|free|_int_malloc|_int_free|malloc_consolidate|tcache|"
-                       r"unlink_chunk|operator new|operator delete|mi_|_mi_|je_|mga_je_|arena_|tcache_)")
+                       r"unlink_chunk|operator new|operator delete|mi_|_mi_|je_|mga_je_|arena_|tcache_|"
+                       r"tc_|tcmalloc::|std::pmr::)")
 total = allocator_ir = 0
 for line in open(path):
     m = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(.*)", line)

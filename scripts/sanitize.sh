@@ -8,10 +8,10 @@
 #
 #   scripts/sanitize.sh [DATASET]     default: bench_train's location rule
 #
-# What ASan can see: the new, shared_ptr, arena and pool policies allocate
-# through the sanitized operator new, so every node is checked. mimalloc
-# (dlopen'ed libmimalloc) and jemalloc (a private static archive) carve nodes
-# out of their own mmap'ed heaps, which ASan does not poison: for those two this
+# What ASan can see: the new, shared_ptr, arena, pool and pmr policies allocate
+# through the sanitized operator new, so every node is checked. mimalloc and
+# tcmalloc (dlopen'ed) and jemalloc (a private static archive) carve nodes out
+# of their own mmap'ed heaps, which ASan does not poison: for those three this
 # run only proves that they work next to ASan (no crash, no UB in our code, no
 # leak of malloc'ed memory); scripts/leakcheck.sh covers them under valgrind.
 set -euo pipefail
@@ -21,6 +21,7 @@ data=()
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
 
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j"$(nproc)"

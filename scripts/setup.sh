@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libgoogle-perftools-dev: gperftools' headers (the tcmalloc policy);
+# libtcmalloc-minimal4: libtcmalloc_minimal.so.4 (the tcmalloc policy, --malloc=tcmalloc).
 packages=(cmake g++ make curl libbenchmark-dev libgtest-dev libcli11-dev libmimalloc-dev
-  libjemalloc-dev python3-matplotlib clang libclang-rt-14-dev valgrind)
+  libjemalloc-dev libgoogle-perftools-dev libtcmalloc-minimal4 python3-matplotlib clang
+  libclang-rt-14-dev valgrind)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -1,11 +1,18 @@
 // Each policy's memory comes from the allocator it claims, and glibc malloc
-// stays the process allocator (linking mimalloc or jemalloc would silently
-// replace it, and the `new` policy would measure them instead).
+// stays the process allocator (linking mimalloc, jemalloc or tcmalloc would
+// silently replace it, and the `new` policy would measure them instead).
+//
+// tests/cli/check_process_malloc.py also runs the ProcessAllocator and
+// ApiPolicies tests with each process allocator of bench_train --malloc
+// preloaded, MGA_TEST_PRELOADED naming the preloaded file.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <jemalloc/jemalloc.h>
+#include <malloc.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +34,37 @@ std::string library_of(void* address) {
   return info.dli_fname;
 }
 
+// The library preloaded as the process allocator, or "" for none (glibc).
+std::string preloaded() {
+  const char* path = std::getenv("MGA_TEST_PRELOADED");
+  return path == nullptr ? "" : path;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code error;
+  return std::filesystem::equivalent(a, b, error);
+}
+
+// What glibc's malloc has handed out and not got back (main arena and mmap'ed
+// blocks), and how far the program break lies beyond glibc's main arena.
+struct GlibcCounters {
+  std::ptrdiff_t in_use;
+  std::ptrdiff_t foreign_break;
+};
+GlibcCounters glibc_counters() {
+  const struct mallinfo2 info = mallinfo2();
+  return {std::ptrdiff_t(info.uordblks + info.hblkhd),
+          std::ptrdiff_t(reinterpret_cast<std::uintptr_t>(sbrk(0))) - std::ptrdiff_t(info.arena)};
+}
+
+// The bytes glibc's malloc handed out between two snapshots. tcmalloc takes
+// memory with sbrk too; when glibc next grows its heap past such memory, it
+// counts it as its own and in use, and the break beyond its arena shrinks by as
+// much, which this adds back.
+std::ptrdiff_t glibc_bytes_between(const GlibcCounters& before, const GlibcCounters& after) {
+  return (after.in_use - before.in_use) + (after.foreign_break - before.foreign_break);
+}
+
 std::uint64_t jemalloc_thread_allocated() {
   std::uint64_t bytes = 0;
   std::size_t size = sizeof(bytes);
@@ -36,6 +74,7 @@ std::uint64_t jemalloc_thread_allocated() {
 
 TEST(ProcessAllocator, MallocAndNewAreGlibcAndLibstdcxx) {
   if (kUnderAsan) GTEST_SKIP() << "AddressSanitizer provides malloc in this build";
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
   void* malloc_address = dlsym(RTLD_DEFAULT, "malloc");
   void* new_address = dlsym(RTLD_DEFAULT, "_Znwm");
   EXPECT_NE(library_of(malloc_address).find("libc.so"), std::string::npos)
@@ -46,7 +85,17 @@ TEST(ProcessAllocator, MallocAndNewAreGlibcAndLibstdcxx) {
       << "mimalloc must not be in the global scope";
 }
 
+// Run with a library preloaded: it is the process allocator, malloc and operator new.
+TEST(ProcessAllocator, PreloadedLibraryIsTheProcessAllocator) {
+  if (preloaded().empty()) GTEST_SKIP() << "nothing preloaded (MGA_TEST_PRELOADED)";
+  for (const char* symbol : {"malloc", "free", "_Znwm", "_ZdlPv"}) {
+    const std::string library = library_of(dlsym(RTLD_DEFAULT, symbol));
+    EXPECT_TRUE(same_file(library, preloaded())) << symbol << " resolves into " << library;
+  }
+}
+
 TEST(ProcessAllocator, PlainMallocIsNeitherMimallocNorJemalloc) {
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
   const std::uint64_t before = jemalloc_thread_allocated();
   void* block = std::malloc(1 << 20);
   auto* object = new double[64];
@@ -64,15 +113,56 @@ std::vector<void*> make_nodes(Policy& policy, int count) {
   return nodes;
 }
 
-TEST(PolicyMemory, MimallocPoliciesUseMimalloc) {
-  if (kUnderAsan) GTEST_SKIP() << "mi_is_in_heap_region does not see mimalloc's memory under ASan";
-  MimallocPolicy per_node;
-  for (void* node : make_nodes(per_node, 100)) EXPECT_TRUE(mimalloc_api().is_in_heap_region(node));
-  MimallocHeapPolicy heap;
-  for (void* node : make_nodes(heap, 100)) EXPECT_TRUE(mimalloc_api().is_in_heap_region(node));
+TEST(ProcessAllocator, PlainMallocIsNotTcmallocs) {
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
+  void* block = std::malloc(64);
+  auto* object = new double[8];
+  EXPECT_EQ(tcmalloc_api().ownership(block), MallocExtension_kNotOwned);
+  EXPECT_EQ(tcmalloc_api().ownership(object), MallocExtension_kNotOwned);
+  delete[] object;
+  std::free(block);
 }
 
-TEST(PolicyMemory, JemallocPolicyUsesItsOwnArena) {
+// ---- the API policies, whatever the process allocator ----
+// (check_process_malloc.py runs these with each --malloc library preloaded)
+
+// malloc through a pointer the compiler cannot see through, so no call is elided.
+void* (*volatile plain_malloc)(std::size_t) = std::malloc;
+
+// mimalloc's nodes are in the policy's own heap. With libmimalloc preloaded,
+// dlopen returns that same library: the heap is then one of the process
+// allocator's mimalloc, still apart from the heap plain malloc uses.
+TEST(ApiPolicies, MimallocNodesAreInThePolicysOwnHeap) {
+  if (kUnderAsan) GTEST_SKIP() << "mimalloc's page map does not see its memory under ASan";
+  const MimallocApi& api = mimalloc_api();
+  MimallocPolicy policy;
+  for (void* node : make_nodes(policy, 100))
+    EXPECT_TRUE(api.heap_check_owned(policy.backend().heap(), node));
+  void* block = plain_malloc(sizeof(Node));
+  EXPECT_FALSE(api.heap_check_owned(policy.backend().heap(), block));
+  const bool shared = same_file(library_of(reinterpret_cast<void*>(api.heap_new)), preloaded());
+  EXPECT_EQ(api.is_in_heap_region(block), shared)
+      << "plain malloc is mimalloc's exactly when the policy's library is the preloaded one";
+  std::free(block);
+}
+
+// tcmalloc's nodes are tcmalloc's. With libtcmalloc_minimal preloaded, dlopen
+// returns that same library: the policy then calls the process allocator's
+// tcmalloc through tc_malloc, and plain malloc is tcmalloc's too.
+TEST(ApiPolicies, TcmallocNodesAreTcmallocs) {
+  const TcmallocApi& api = tcmalloc_api();
+  TcmallocPolicy policy;
+  for (void* node : make_nodes(policy, 100)) EXPECT_EQ(api.ownership(node), MallocExtension_kOwned);
+  void* block = plain_malloc(sizeof(Node));
+  const bool shared = same_file(library_of(reinterpret_cast<void*>(api.malloc)), preloaded());
+  EXPECT_EQ(api.ownership(block), shared ? MallocExtension_kOwned : MallocExtension_kNotOwned);
+  std::free(block);
+}
+
+// jemalloc's nodes belong to the policy's arena of the linked private copy,
+// which no plain malloc reaches, even with Debian's libjemalloc.so.2 preloaded
+// (a second, separate jemalloc).
+TEST(ApiPolicies, JemallocNodesAreInThePolicysOwnArena) {
   const std::uint64_t before = jemalloc_thread_allocated();
   JemallocPolicy policy;
   const auto nodes = make_nodes(policy, 100);
@@ -83,18 +173,97 @@ TEST(PolicyMemory, JemallocPolicyUsesItsOwnArena) {
     ASSERT_EQ(mallctl("arenas.lookup", &arena, &size, &node, sizeof(node)), 0);
     EXPECT_EQ(arena, policy.backend().arena());
   }
+  const std::uint64_t before_plain = jemalloc_thread_allocated();
+  void* block = plain_malloc(1 << 16);
+  EXPECT_EQ(jemalloc_thread_allocated(), before_plain) << "plain malloc reached the private copy";
+  std::free(block);
 }
 
-TEST(PolicyMemory, GlibcPoliciesAvoidMimallocAndJemalloc) {
-  const std::uint64_t before = jemalloc_thread_allocated();
-  NewDeletePolicy new_delete;
-  ArenaPolicy arena;
-  PoolPolicy pool;
-  for (void* node : make_nodes(new_delete, 50))
-    EXPECT_FALSE(mimalloc_api().is_in_heap_region(node));
-  for (void* node : make_nodes(arena, 50)) EXPECT_FALSE(mimalloc_api().is_in_heap_region(node));
-  for (void* node : make_nodes(pool, 50)) EXPECT_FALSE(mimalloc_api().is_in_heap_region(node));
-  EXPECT_EQ(jemalloc_thread_allocated(), before);
+// ---- every registered policy ----
+
+// Which allocator hands out a policy's nodes: the process allocator, unless
+// the policy calls a library through its own API. A new policy that does must
+// be listed here, or this test fails for it.
+enum class Owner { process_allocator, mimalloc, jemalloc, tcmalloc };
+template <class Policy>
+constexpr Owner kOwner = Owner::process_allocator;
+template <>
+constexpr Owner kOwner<MimallocPolicy> = Owner::mimalloc;
+template <>
+constexpr Owner kOwner<MimallocHeapPolicy> = Owner::mimalloc;
+template <>
+constexpr Owner kOwner<JemallocPolicy> = Owner::jemalloc;
+template <>
+constexpr Owner kOwner<TcmallocPolicy> = Owner::tcmalloc;
+
+template <class Tuple>
+struct AsTypes;
+template <class... P>
+struct AsTypes<std::tuple<P...>> {
+  using type = ::testing::Types<P...>;
+};
+
+class PolicyNames {
+ public:
+  template <class P>
+  static std::string GetName(int) {
+    return std::string(P::name);
+  }
+};
+
+template <class Policy>
+class Identity : public ::testing::Test {};
+TYPED_TEST_SUITE(Identity, AsTypes<AllPolicies>::type, PolicyNames);
+
+// Nodes come from the allocator the policy claims and from no other, and using
+// the policy leaves glibc the process allocator (malloc, operator new, and the
+// mmap family that tcmalloc also exports).
+TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator) {
+  if (kUnderAsan) GTEST_SKIP() << "AddressSanitizer provides malloc in this build";
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
+  constexpr int kNodes = 4000;
+  constexpr std::size_t kNodeBytes = kNodes * sizeof(Node);
+  const MimallocApi& mimalloc = mimalloc_api();  // loaded before counting glibc's bytes
+  const TcmallocApi& tcmalloc = tcmalloc_api();
+  std::vector<typename TypeParam::Ref> refs;  // a shared_ptr node lives as long as its handle
+  std::vector<void*> nodes;
+  refs.reserve(kNodes);
+  nodes.reserve(kNodes);
+  const GlibcCounters glibc_before = glibc_counters();
+  const std::uint64_t jemalloc_before = jemalloc_thread_allocated();
+  auto policy = std::make_unique<TypeParam>();
+  for (int i = 0; i < kNodes; ++i)
+    nodes.push_back(std::to_address(refs.emplace_back(policy->make())));
+  const std::ptrdiff_t glibc_bytes = glibc_bytes_between(glibc_before, glibc_counters());
+  const std::uint64_t jemalloc_bytes = jemalloc_thread_allocated() - jemalloc_before;
+  int in_mimalloc = 0, in_tcmalloc = 0;
+  for (void* node : nodes) {
+    in_mimalloc += mimalloc.is_in_heap_region(node) ? 1 : 0;
+    in_tcmalloc += tcmalloc.ownership(node) == MallocExtension_kOwned ? 1 : 0;
+  }
+
+  constexpr Owner owner = kOwner<TypeParam>;
+  EXPECT_EQ(in_mimalloc, owner == Owner::mimalloc ? kNodes : 0);
+  EXPECT_EQ(in_tcmalloc, owner == Owner::tcmalloc ? kNodes : 0);
+  if (owner == Owner::jemalloc) {
+    EXPECT_GE(jemalloc_bytes, kNodeBytes);
+  } else {
+    EXPECT_EQ(jemalloc_bytes, 0U);
+  }
+  if (owner == Owner::process_allocator) {
+    EXPECT_GE(glibc_bytes, std::ptrdiff_t(kNodeBytes)) << "the nodes are glibc's memory";
+  } else if (owner != Owner::tcmalloc) {  // tcmalloc's own sbrk would count here
+    EXPECT_LT(glibc_bytes, std::ptrdiff_t(kNodeBytes / 2)) << "the nodes are not glibc's memory";
+  }
+  for (const char* symbol : {"malloc", "free", "mmap", "munmap"}) {
+    const std::string library = library_of(dlsym(RTLD_DEFAULT, symbol));
+    EXPECT_NE(library.find("libc.so"), std::string::npos) << symbol << " in " << library;
+  }
+  EXPECT_NE(library_of(dlsym(RTLD_DEFAULT, "_Znwm")).find("libstdc++"), std::string::npos);
+  for (const char* symbol : {"mi_malloc", "mallocx", "tc_malloc"})
+    EXPECT_EQ(dlsym(RTLD_DEFAULT, symbol), nullptr) << symbol << " is in the global scope";
+  refs.clear();
+  policy->release();
 }
 
 // Policies that keep memory reuse it after release: the next step's first

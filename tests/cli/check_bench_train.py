@@ -5,14 +5,17 @@ the tape engine.
 
 Usage: check_bench_train.py BENCH_TRAIN DATASET [REFERENCE_DIR]
 """
+import fnmatch
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-POLICIES = ["new", "shared_ptr", "arena", "pool", "mimalloc", "mimalloc-heap", "jemalloc"]
 PHASES = ["forward", "backward", "adam", "release"]
+TRAITS = ["baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
+          "control"]
 
 
 def run(*args: str) -> str:
@@ -27,21 +30,45 @@ def check(condition: bool, message: str) -> None:
         sys.exit(f"FAIL: {message}")
 
 
+def listed() -> dict:
+    """bench_train's own list of policies (with their traits) and process allocators."""
+    listing = json.loads(run("--list-allocators", "--format=json"))
+    names = [p["name"] for p in listing["policies"]]
+    text = [line.split()[0] for line in run("--list-allocators").splitlines()]
+    check(names and text == names, "--list-allocators and --format=json list the same policies")
+    for policy in listing["policies"]:
+        check(list(policy["traits"]) == TRAITS, f"{policy['name']}: traits {list(policy['traits'])}")
+    for trait in ["baseline", "no_alloc_reference"]:
+        check(sum(p["traits"][trait] for p in listing["policies"]) == 1, f"exactly one {trait}")
+    return listing
+
+
+def policy_with(trait: str) -> str:
+    return next(p["name"] for p in LISTING["policies"] if p["traits"][trait])
+
+
 def check_single_run() -> None:
-    out = run("--allocator=pool", "--steps", "3", "--samples", "2", "--data", DATA)
+    # A policy that is neither of the two special ones: any policy must do.
+    ordinary = next(p["name"] for p in LISTING["policies"]
+                    if not p["traits"]["baseline"] and not p["traits"]["no_alloc_reference"])
+    out = run(f"--allocator={ordinary}", "--steps", "3", "--samples", "2", "--data", DATA)
     lines = out.splitlines()
     check(lines[0].startswith("num docs: ") and lines[2].startswith("num params: "), "microgpt header")
     check([l[:13] for l in lines[3:6]] == ["step    1 /  ", "step    2 /  ", "step    3 /  "], "step lines")
     check(lines[7] == "--- inference (new, hallucinated names) ---", "inference header")
     check(lines[8].startswith("sample  1: ") and lines[9].startswith("sample  2: "), "samples")
     summary = out[out.index("--- summary ---"):]
-    for label in ["allocator     pool", "wall time", "per step", "ns/node", "allocations", "peak RSS"]:
+    for label in [f"allocator     {ordinary}", "wall time", "per step", "ns/node", "allocations",
+                  "malloc        ", "peak RSS"]:
         check(label in summary, f"summary line '{label}'")
+    malloc = summary.split("malloc        ")[1].split()[0]
+    check(fnmatch.fnmatchcase(malloc, MALLOC), f"summary: malloc {malloc}, expected {MALLOC}")
     check(all(f"{phase} " in summary for phase in PHASES), "summary phases")
 
 
 def check_tape_engine(directory: Path) -> None:
-    graph = run("--allocator=arena", "--steps", "5", "--samples", "2", "--data", DATA)
+    graph = run(f"--allocator={policy_with('no_alloc_reference')}", "--steps", "5", "--samples", "2",
+                "--data", DATA)
     for engine in ["tape", "tape-exact"]:
         tape = run(f"--engine={engine}", "--steps", "5", "--samples", "2", "--data", DATA)
         check(tape[:tape.index("--- summary ---")] == graph[:graph.index("--- summary ---")],
@@ -55,7 +82,7 @@ def check_tape_engine(directory: Path) -> None:
     report = json.loads(json_path.read_text())
     check(report["config"]["engine"] == "tape", "config.engine")
     check([r["allocator"] for r in report["runs"]] == ["tape"], "one tape run entry")
-    for option, reason in [("--allocator=arena", "no allocation policy"),
+    for option, reason in [(f"--allocator={POLICIES[0]}", "no allocation policy"),
                            ("--topo=creation", "no graph to sort")]:
         refused = subprocess.run([BENCH_TRAIN, "--engine=tape", option],
                                  capture_output=True, text=True, timeout=60)
@@ -93,7 +120,8 @@ def check_output_hashes(directory: Path, reference_dir: Path) -> None:
             continue
         expected = fnv1a64(reference.read_bytes())
         runs = ([["--allocator=all", "--topo", topo] for topo in ["dfs", "creation"]]
-                if "25" in config else [["--allocator=arena", "--topo=creation", "--repeat", "2"]])
+                if "25" in config else [[f"--allocator={policy_with('no_alloc_reference')}",
+                                         "--topo=creation", "--repeat", "2"]])
         runs += [["--engine=tape", "--repeat", "2"], ["--engine=tape-exact", "--repeat", "2"]]
         for index, extra in enumerate(runs):
             json_path = directory / f"hash{index}.json"
@@ -114,11 +142,14 @@ def check_all_table_and_json(directory: Path) -> None:
         if words and words[0] in POLICIES:
             rows[words[0]] = words
     check(sorted(rows) == sorted(POLICIES), f"one table row per policy, got {sorted(rows)}")
-    check(rows["new"][-1] == "1.00x", "new is the 1.00x baseline")
+    baseline = policy_with("baseline")
+    check(rows[baseline][-1] == "1.00x", f"{baseline} is the 1.00x baseline")
+    check(out.splitlines()[1].split()[-1] == f"vs_{baseline}", "the ratio column names the baseline")
     check("output: identical in every run" in out, "outputs compared across runs")
     report = json.loads(json_path.read_text())
     check(report["tool"] == "bench_train" and report["schema"] == 1, "JSON header")
-    for key in ["date", "cpu", "cores", "compiler", "flags", "glibc", "mimalloc", "jemalloc", "git_commit"]:
+    libraries = [m["name"] for m in LISTING["mallocs"] if not m["tunables"]]  # not glibc-nofastbins
+    for key in ["date", "cpu", "cores", "compiler", "flags", "git_commit", *libraries]:
         check(bool(report["context"].get(key)), f"context.{key}")
     check(report["config"]["steps"] == 3 and report["config"]["topo"] == "dfs", "config")
     check([r["allocator"] for r in report["runs"]] == POLICIES, "runs in policy order")
@@ -127,6 +158,10 @@ def check_all_table_and_json(directory: Path) -> None:
         stats = r["train_seconds"]
         check(stats["repetitions"] == 2 and len(r["repetitions"]) == 2, f"{r['allocator']}: 2 repetitions")
         check(stats["min"] <= stats["median"] <= stats["max"], f"{r['allocator']}: min <= median <= max")
+        traits = next(p["traits"] for p in LISTING["policies"] if p["name"] == r["allocator"])
+        check(r["traits"] == traits, f"{r['allocator']}: the JSON's traits are the listed ones")
+        check(fnmatch.fnmatchcase(r["malloc"], MALLOC) and r["malloc_library"].startswith("/"),
+              f"{r['allocator']}: malloc {r['malloc']} in {r['malloc_library']}, expected {MALLOC}")
         for rep in r["repetitions"]:
             check(rep["nodes_per_step"] > 1000 and rep["peak_rss_kib"] > 0, f"{r['allocator']}: counts")
             check(set(rep["phases_seconds"]) == set(PHASES), f"{r['allocator']}: phases")
@@ -134,13 +169,18 @@ def check_all_table_and_json(directory: Path) -> None:
     check(len(hashes) == 1, "every run printed the same output")
     per_node = {r["allocator"]: r["repetitions"][0]["allocations_per_step"] for r in report["runs"]}
     nodes = report["runs"][0]["repetitions"][0]["nodes_per_step"]
-    check(per_node["new"] == nodes and per_node["arena"] * 1000 < nodes,
-          "allocations per step: one per node for new, one per 1 MiB chunk for arena")
+    check(per_node[baseline] == nodes and per_node[policy_with("no_alloc_reference")] * 1000 < nodes,
+          "allocations per step: one per node for the baseline, a chunk now and then for the reference")
 
 
 if __name__ == "__main__":
     BENCH_TRAIN, DATA = sys.argv[1], sys.argv[2]
     REFERENCE_DIR = Path(sys.argv[3]) if len(sys.argv) > 3 else Path(DATA).parent.parent / "reference"
+    # The process allocator the runs must report (a pattern): glibc, or under
+    # a sanitizer build its runtime (tests/cli/CMakeLists.txt says which).
+    MALLOC = os.environ.get("MGA_EXPECTED_MALLOC", "glibc")
+    LISTING = listed()
+    POLICIES = [p["name"] for p in LISTING["policies"]]
     check_single_run()
     with tempfile.TemporaryDirectory() as directory:
         check_output_hashes(Path(directory), REFERENCE_DIR)

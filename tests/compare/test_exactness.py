@@ -146,13 +146,13 @@ class GroupTest(unittest.TestCase):
         (self.results / "machine_c" / "tape.json").write_text(json.dumps(tape))
         variant = load(self.results / "machine_c" / "bench_train_dfs.json")
         for run in variant["runs"]:
-            run["malloc"] = "tcmalloc"
+            run["malloc"] = "glibc-nofastbins"
         (self.results / "machine_c" / "malloc.json").write_text(json.dumps(variant))
         machines, checked = self.check()
         group = next(g for g in checked.groups if dict(g.config)["steps"] == 20)
         self.assertEqual(len(group.runs), 7 + 1 + 3)
         self.assertIn("engine tape", exactness.what_ran(group.runs))
-        self.assertIn("topo dfs · malloc tcmalloc", exactness.what_ran(group.runs))
+        self.assertIn("topo dfs · malloc glibc-nofastbins", exactness.what_ran(group.runs))
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ class MallocAndSeedTest(unittest.TestCase):
     def test_runs_under_another_process_allocator_are_kept_apart(self):
         def other_malloc(data):
             for index, run in enumerate(data["runs"]):
-                run["malloc"] = ["tcmalloc", "glibc-nofastbins"][index % 2]
+                run["malloc"] = ["preloaded-malloc", "glibc-nofastbins"][index % 2]
                 run["train_seconds"]["median"] /= 100  # were they merged, the series would change
         with tempfile.TemporaryDirectory() as temp:
             results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
@@ -138,7 +138,7 @@ class MallocAndSeedTest(unittest.TestCase):
         self.assertNotIn("appears in", stderr)
         for policy, (_, summary) in dfs.items():
             self.assertEqual(machine.series["dfs"][policy].median_s, summary["median"])
-        self.assertEqual(sorted({r.malloc for r in machine.other_malloc}), ["glibc-nofastbins", "tcmalloc"])
+        self.assertEqual(sorted({r.malloc for r in machine.other_malloc}), ["glibc-nofastbins", "preloaded-malloc"])
         self.assertEqual(len(machine.other_malloc), len(dfs))
 
     def test_a_config_level_malloc_counts_for_every_run(self):

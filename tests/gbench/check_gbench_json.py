@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Runs a Google Benchmark program with --benchmark_format=json and checks its output.
 
-    check_gbench_json.py --expect NAME... [--positive COUNTER...] [--present COUNTER...]
-                         -- PROGRAM ARGS...
+    check_gbench_json.py [--policies BENCH_TRAIN] --expect NAME... [--positive COUNTER...]
+                         [--present COUNTER...] -- PROGRAM ARGS...
+
+With --policies, "{TRAIT}" in an --expect name or a program argument becomes the
+name of the first policy bench_train lists with that trait (e.g. {baseline}), so
+no policy name is written here.
 
 Fails (exit 1) unless the program exits 0, prints valid JSON, reports exactly the
 --expect benchmarks without errors, every --positive counter is a number > 0 and
@@ -11,12 +15,24 @@ every --present counter exists in each of them.
 import argparse
 import json
 import math
+import re
 import subprocess
 import sys
 
 
+def substitute_traits(texts: list[str], bench_train: str) -> list[str]:
+    listing = json.loads(subprocess.run([bench_train, "--list-allocators", "--format=json"],
+                                        check=True, capture_output=True, text=True).stdout)
+
+    def policy(match: re.Match) -> str:
+        return next(p["name"] for p in listing["policies"] if p["traits"][match.group(1)])
+
+    return [re.sub(r"\{(\w+)\}", policy, text) for text in texts]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--policies", help="bench_train, to name policies by trait")
     parser.add_argument("--expect", action="append", default=[], required=True)
     parser.add_argument("--positive", action="append", default=[])
     parser.add_argument("--present", action="append", default=[])
@@ -25,6 +41,9 @@ def main() -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no program to run")
+    if args.policies:
+        args.expect = substitute_traits(args.expect, args.policies)
+        command = command[:1] + substitute_traits(command[1:], args.policies)
 
     run = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=120)
     if run.returncode != 0:

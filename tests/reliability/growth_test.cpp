@@ -1,13 +1,14 @@
-// Arena and pool under a model whose step graph is hundreds of MiB (n_embd 128,
-// 4 layers): they must grow past their first chunk/block, train, and then
-// reuse that memory, so every step after the first asks the system for nothing.
+// Every policy under a model whose step graph is hundreds of MiB (n_embd 128,
+// 4 layers): each step's memory must come back, either every node freed within
+// the step or chunks reused. Arena and pool must grow past their first
+// chunk/block, train, and then reuse that memory, so every step after the first
+// asks the system for nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
-#include "allocators/arena.hpp"
-#include "allocators/pool.hpp"
+#include "allocators/registry.hpp"
 #include "core/train.hpp"
 
 namespace {
@@ -27,9 +28,12 @@ mga::RunConfig big_model(int steps) {
 }
 
 template <class Policy>
-mga::RunResult train(int steps) {
+mga::RunResult train(int steps, int n_embd = 128, int n_layer = 4) {
   int lines = 0;
-  return mga::run_microgpt<Policy>(equal_length_names(), big_model(steps),
+  mga::RunConfig config = big_model(steps);
+  config.model.n_embd = n_embd;
+  config.model.n_layer = n_layer;
+  return mga::run_microgpt<Policy>(equal_length_names(), config,
                                    [&](const std::string&) { ++lines; });
 }
 
@@ -63,6 +67,54 @@ TEST(ArenaPoolGrowth, ArenaGrowsPastOneChunkThenReuses) {
 
 TEST(ArenaPoolGrowth, PoolGrowsPastOneBlockThenReuses) {
   check_growth_then_reuse<mga::PoolPolicy>(mga::PoolBackend::kBlockBytes);
+}
+
+template <class Tuple>
+struct AsTypes;
+template <class... P>
+struct AsTypes<std::tuple<P...>> {
+  using type = ::testing::Types<P...>;
+};
+
+class PolicyNames {
+ public:
+  template <class P>
+  static std::string GetName(int) {
+    return std::string(P::name);
+  }
+};
+
+template <class Policy>
+class Growth : public ::testing::Test {};
+TYPED_TEST_SUITE(Growth, AsTypes<mga::AllPolicies>::type, PolicyNames);
+
+// Every registered policy: the same losses as the baseline, and no step keeps
+// memory from the one before (asked afresh and given back, or reused). A
+// smaller model (a step is still several MiB, past an arena's first chunk), so
+// that it stays quick for every policy, sanitizers included.
+TYPED_TEST(Growth, EveryStepGivesBackOrReusesItsMemory) {
+  auto train_small = [](int steps) { return train<TypeParam>(steps, 32, 2); };
+  static const mga::RunResult baseline = train<mga::BaselinePolicy>(3, 32, 2);
+  const mga::RunResult one = train_small(1);
+  const mga::RunResult three = train_small(3);
+  EXPECT_GT(double(one.train_nodes) * sizeof(mga::Node), 2.0 * (1 << 20));
+  EXPECT_EQ(three.losses, baseline.losses);
+  EXPECT_EQ(one.losses[0], three.losses[0]);
+  EXPECT_EQ(three.train_nodes, 3 * one.train_nodes);
+  const mga::AllocStats& first = one.train_alloc;
+  const mga::AllocStats& all = three.train_alloc;
+  if (first.allocations == one.train_nodes) {  // one allocator call per node
+    EXPECT_EQ(all.allocations, 3 * first.allocations);
+    if constexpr (TypeParam::traits.frees_per_node) {
+      EXPECT_EQ(all.frees, all.allocations) << "every node is freed within its step";
+    } else {
+      EXPECT_EQ(all.frees, 3U) << "one release per step frees the step's nodes";
+    }
+  } else {  // chunks: grown in the first step, reused by the others
+    EXPECT_LT(first.allocations, one.train_nodes / 100);
+    EXPECT_EQ(all.allocations, first.allocations);
+    EXPECT_EQ(all.bytes, first.bytes);
+  }
 }
 
 TEST(ArenaPoolGrowth, ArenaAndPoolComputeTheSameLosses) {

@@ -130,8 +130,10 @@ TEST(DatasetMemory, LoadingIsProportionate) {
                 peak / kMiB, peak / file);
     EXPECT_LE(peak, 6 * file + 32 * kMiB) << name;
     // What the guard accepted fits: its estimate covers the run, loading included.
-    EXPECT_LE(peak,
-              estimate_for(path, {ModelConfig{}, 0}, "graph", "new", mga::TopoOrder::dfs).bytes)
+    EXPECT_LE(peak, estimate_for(path, {ModelConfig{}, 0}, "graph",
+                                 std::string(mga::policy_with(&mga::PolicyTraits::baseline)),
+                                 mga::TopoOrder::dfs)
+                        .bytes)
         << name;
   }
 }
@@ -151,14 +153,22 @@ TEST(MemoryEstimate, CoversTheMeasuredPeakAndNotAbsurdlyMore) {
   std::vector<Case> cases;
   for (const auto& name : mga::policy_names())
     cases.push_back({small, "graph", name, TopoOrder::dfs});
-  for (const std::string policy : {"new", "shared_ptr", "arena"}) {
+  // The plain per-node policy, the largest node (reference counted) and the arena.
+  const auto role = [](bool mga::PolicyTraits::*trait) {
+    return std::string(mga::policy_with(trait));
+  };
+  const std::string baseline = role(&mga::PolicyTraits::baseline),
+                    counted = role(&mga::PolicyTraits::reference_counted),
+                    arena = role(&mga::PolicyTraits::no_alloc_reference);
+  for (const std::string& policy : {baseline, counted, arena}) {
     cases.push_back({small, "graph", policy, TopoOrder::hashset});
     cases.push_back({small, "graph", policy, TopoOrder::creation});
     cases.push_back({wide, "graph", policy, TopoOrder::dfs});
   }
-  cases.push_back({wide, "graph", "shared_ptr", TopoOrder::hashset});
-  cases.push_back({wide, "graph", "arena", TopoOrder::creation});
-  cases.push_back({long_block, "graph", "pool", TopoOrder::dfs});
+  cases.push_back({wide, "graph", counted, TopoOrder::hashset});
+  cases.push_back({wide, "graph", arena, TopoOrder::creation});
+  for (const auto& name : mga::policy_names())
+    cases.push_back({long_block, "graph", name, TopoOrder::dfs});
   // short_docs: the tapes' memory follows the positions used, not block_size.
   for (const Shape& shape : {small, wide, long_doc, short_docs}) {
     cases.push_back({shape, "tape", "", {}});

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "allocators/registry.hpp"
 #include "tests/reliability/bench_cli.hpp"
 
 namespace {
@@ -32,7 +33,8 @@ TEST(OutputFile, NeverOverwritesTheDataset) {
                                               (dir.path() / "sub" / ".." / "v.txt").string(),
                                               dir / "link.txt", dir / "hard.txt"};
   for (const auto& json : spellings) {
-    for (const std::string allocator : {"new", "all"}) {
+    for (const std::string& allocator :
+         {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), std::string("all")}) {
       SCOPED_TRACE(json + " with --allocator " + allocator);
       auto r = bench(small_run(data, {"--json", json, "--allocator", allocator}));
       expect_refused(r, kBadInput, "input");
@@ -148,7 +150,8 @@ TEST(OutputFile, NoJsonWhenStdoutFails) {
   TempDir dir;
   const std::string data = dir.write("names.txt", kNames);
   const std::string json = dir / "out.json";
-  for (const std::string allocator : {"new", "all"}) {
+  for (const std::string& allocator :
+       {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), std::string("all")}) {
     SCOPED_TRACE(allocator);
     auto r = bench(small_run(data, {"--json", json, "--allocator", allocator, "--quiet"}),
                    {.stdout_path = "/dev/full"});

@@ -1,0 +1,82 @@
+// The Policy contract: what core/graph.hpp asks of an allocation policy, and
+// the traits by which everything else (bench_train's report, bench_alloc, the
+// tests) tells policies apart, so that nothing outside allocators/ tests a
+// policy's name or type.
+//
+// A policy owns the memory of the graph nodes made since its last release():
+//   make()         a new, value-initialized Node, as a Ref (a pointer, or a
+//                  shared_ptr for the reference-counted policy);
+//   release()      the end of a step: every node made since the last release()
+//                  is given back (a reference-counted policy has nothing left to
+//                  do: its nodes went with their last handle);
+//   borrow(node)   a Ref to a node the policy does not own (a model parameter);
+//   stats()        the calls it made to the allocator under it (AllocStats);
+//   name           what bench_train --allocator takes and reports print;
+//   description    one line: how nodes are made and freed;
+//   traits         a PolicyTraits (below).
+// Optional: for_each_node_newest_first(fn) calls fn(Node*) for every node made
+// since release(), newest first; Graph's TopoOrder::creation walks it instead
+// of keeping its own list.
+#pragma once
+
+#include <concepts>
+#include <string_view>
+
+#include "core/node.hpp"
+
+namespace mga {
+
+// Per-policy facts that code would otherwise infer from a name. bench_train
+// writes them, under these names, into every run of its JSON.
+struct PolicyTraits {
+  // The plain new/delete program every "vs" ratio divides by. Exactly one policy.
+  bool baseline = false;
+  // The policy whose forward and release carry (almost) no allocator work: the
+  // reference a phase split subtracts. Exactly one policy.
+  bool no_alloc_reference = false;
+  // Nodes are given back one at a time (per node at release, or by refcount),
+  // not all at once; only such a policy can free a single node (bench_alloc's churn).
+  bool frees_per_node = false;
+  // Nodes are freed by reference counting when their last handle goes.
+  bool reference_counted = false;
+  // One instance may be used from several threads at once. No policy is today:
+  // each counts its calls in a plain AllocStats and the per-node ones record a
+  // step's nodes in an unsynchronized array, so each thread needs its own
+  // instance (the allocator underneath may still be shared between them).
+  bool thread_safe = false;
+  // A layout-control policy rather than an allocator (none yet).
+  bool control = false;
+};
+
+// Calls fn(key, value) for each trait, in the order reports write them.
+template <class Fn>
+void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
+  fn("baseline", traits.baseline);
+  fn("no_alloc_reference", traits.no_alloc_reference);
+  fn("frees_per_node", traits.frees_per_node);
+  fn("reference_counted", traits.reference_counted);
+  fn("thread_safe", traits.thread_safe);
+  fn("control", traits.control);
+}
+
+template <class P>
+concept AllocationPolicy = std::default_initializable<P> &&
+    requires(P& policy, const P& const_policy, typename P::Node& node) {
+  typename P::Ref;
+  { policy.make() } -> std::same_as<typename P::Ref>;
+  policy.release();
+  { P::borrow(node) } -> std::same_as<typename P::Ref>;
+  { const_policy.stats() } -> std::convertible_to<const AllocStats&>;
+  { P::name } -> std::convertible_to<std::string_view>;
+  { P::description } -> std::convertible_to<std::string_view>;
+  { P::traits } -> std::convertible_to<PolicyTraits>;
+};
+
+// The optional part of the contract.
+template <class P>
+concept KnowsCreationOrder = AllocationPolicy<P> &&
+    requires(P& policy, void (*fn)(typename P::Node*)) {
+  policy.for_each_node_newest_first(fn);
+};
+
+}  // namespace mga
