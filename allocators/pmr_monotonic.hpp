@@ -31,7 +31,7 @@ class PmrMonotonicPolicy {
   static constexpr std::string_view name = "pmr-monotonic";
   static constexpr std::string_view description =
       "std::pmr::monotonic_buffer_resource, 8 MiB initial buffer, release() every step";
-  static constexpr PolicyTraits traits{};
+  static constexpr PolicyTraits traits{.standard_library = true};
   static constexpr std::size_t kInitialBufferBytes = std::size_t(8) << 20;
 
   PmrMonotonicPolicy() = default;

@@ -44,7 +44,7 @@ struct PmrUnsynchronizedPoolBackend : PmrPoolBackend<std::pmr::unsynchronized_po
   static constexpr std::string_view name = "pmr-pool";
   static constexpr std::string_view description =
       "std::pmr::unsynchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{.frees_per_node = true, .standard_library = true};
 };
 
 using PmrPoolPolicy = PerNodePolicy<PmrUnsynchronizedPoolBackend>;
@@ -54,7 +54,7 @@ struct PmrSynchronizedPoolBackend : PmrPoolBackend<std::pmr::synchronized_pool_r
   static constexpr std::string_view name = "pmr-pool-sync";
   static constexpr std::string_view description =
       "std::pmr::synchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{.frees_per_node = true, .standard_library = true};
 };
 
 using PmrPoolSyncPolicy = PerNodePolicy<PmrSynchronizedPoolBackend>;

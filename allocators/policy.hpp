@@ -46,6 +46,12 @@ struct PolicyTraits {
   bool thread_safe = false;
   // A layout-control policy rather than an allocator (none yet).
   bool control = false;
+  // Nodes come from a standard-library memory resource (std::pmr): what a
+  // C++ program gets without writing an allocator.
+  bool standard_library = false;
+  // The allocator is this project's own code (not a library): what writing an
+  // allocator buys, next to the standard library's and the drop-ins.
+  bool hand_written = false;
 };
 
 // Calls fn(key, value) for each trait, in the order reports write them.
@@ -57,6 +63,8 @@ void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
   fn("reference_counted", traits.reference_counted);
   fn("thread_safe", traits.thread_safe);
   fn("control", traits.control);
+  fn("standard_library", traits.standard_library);
+  fn("hand_written", traits.hand_written);
 }
 
 template <class P>

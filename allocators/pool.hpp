@@ -17,7 +17,7 @@ class PoolBackend {
   static constexpr std::string_view name = "pool";
   static constexpr std::string_view description =
       "free-list object pool, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{.frees_per_node = true, .hand_written = true};
   static constexpr std::size_t kBlockBytes = 64 * 1024;
 
   PoolBackend() = default;
