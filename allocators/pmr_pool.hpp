@@ -46,6 +46,7 @@ struct PmrUnsynchronizedPoolBackend : PmrPoolBackend<std::pmr::unsynchronized_po
       "std::pmr::unsynchronized_pool_resource, nodes returned every step";
   static constexpr PolicyTraits traits{
       .frees_per_node = true,
+      .standard_library = true,
       .single_thread_release_reason =
           "std::pmr::unsynchronized_pool_resource takes no lock: a block freed on another "
           "thread would race with the next make()"};
@@ -61,7 +62,8 @@ struct PmrSynchronizedPoolBackend : PmrPoolBackend<std::pmr::synchronized_pool_r
   static constexpr std::string_view name = "pmr-pool-sync";
   static constexpr std::string_view description =
       "std::pmr::synchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
+  static constexpr PolicyTraits traits{
+      .frees_per_node = true, .cross_thread_release = true, .standard_library = true};
 };
 
 using PmrPoolSyncPolicy = PerNodePolicy<PmrSynchronizedPoolBackend>;

@@ -67,6 +67,12 @@ struct PolicyTraits {
   bool cross_thread_release = false;
   // A layout-control policy rather than an allocator (none yet).
   bool control = false;
+  // Nodes come from a standard-library memory resource (std::pmr): what a
+  // C++ program gets without writing an allocator.
+  bool standard_library = false;
+  // The allocator is this project's own code (not a library): what writing an
+  // allocator buys, next to the standard library's and the drop-ins.
+  bool hand_written = false;
   // Not a flag (for_each_trait leaves it out): why a step's nodes must be given
   // back on the thread that made them, for the refusal; empty when
   // cross_thread_release.
@@ -83,6 +89,8 @@ void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
   fn("thread_safe", traits.thread_safe);
   fn("cross_thread_release", traits.cross_thread_release);
   fn("control", traits.control);
+  fn("standard_library", traits.standard_library);
+  fn("hand_written", traits.hand_written);
 }
 
 template <class P>

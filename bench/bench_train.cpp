@@ -314,10 +314,10 @@ void check_model_memory(const Options& o, const Dataset& data, double file_bytes
   const DataShape shape{file_bytes, double(data.docs.size()), data.vocab_size(),
                         int(std::min<std::size_t>(model.block_size, data.docs.longest() + 1))};
   if (o.engine != Engine::graph) {
-    // Tape offsets are ints: beyond that no --force can help.
+    // A tape step past 2^31 - 1 activations (16 GiB) is refused, --force or not.
     if (tape_activations(model, shape.vocab, shape.positions) > 2147483647.0)
       throw MemoryRefused("the tape engine holds at most 2^31 - 1 activations per step");
-    return check_memory(o, estimate_tape_run(model, shape, copies));
+    return check_memory(o, estimate_tape_run(model, shape, o.engine, copies));
   }
   std::vector<std::pair<std::string, NodeCost>> costs;
   for_each_policy([&]<class P>(std::type_identity<P>) {

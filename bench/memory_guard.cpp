@@ -132,13 +132,14 @@ MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& dat
   return largest;
 }
 
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data,
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine,
                                  RunCopies copies) {
   const int vocab = data.vocab, positions = data.positions;
-  return {with_copies(data, tape_run_bytes(model, vocab, positions), copies),
-          "tape engine: " + count(tape_activations(model, vocab, positions)) +
-              " activations per step at " + std::to_string(positions) + " positions" +
-              copies_reason(copies)};
+  const bool exact = engine == Engine::tape_exact;
+  return {with_copies(data, tape_run_bytes(model, vocab, positions, exact), copies),
+          std::string(engine_name(engine)) + " engine: " +
+              count(tape_activations(model, vocab, positions)) + " activations per step at " +
+              std::to_string(positions) + " positions" + copies_reason(copies)};
 }
 
 std::string memory_refusal(const MemoryEstimate& estimate, const MemoryLimit& limit) {

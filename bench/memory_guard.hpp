@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/engine.hpp"
 #include "core/footprint.hpp"
 
 namespace mga {
@@ -57,7 +58,8 @@ MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& dat
                                   TopoOrder topo,
                                   const std::vector<std::pair<std::string, NodeCost>>& policies,
                                   RunCopies copies = {});
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data,
+// A run of a tape engine (Engine::tape or Engine::tape_exact).
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine,
                                  RunCopies copies = {});
 
 // "" if `estimate` fits in `limit`, else the one-line refusal, which states the rule.

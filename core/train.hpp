@@ -17,6 +17,7 @@
 #include "core/graph.hpp"
 #include "core/model.hpp"
 #include "core/print.hpp"
+#include "core/python_pow.hpp"
 #include "core/rng.hpp"
 
 namespace mga {
@@ -65,16 +66,16 @@ struct AdamStep {
   AdamStep(int step, int steps)
       : lr_t(adam.learning_rate * (1 - double(step) / steps)),
         // microgpt.py recomputes these per parameter; they are the same bits every time.
-        m_correction(1 - std::pow(adam.beta1, step + 1)),
-        v_correction(1 - std::pow(adam.beta2, step + 1)) {}
+        m_correction(1 - python_pow(adam.beta1, step + 1)),
+        v_correction(1 - python_pow(adam.beta2, step + 1)) {}
 
-  // Python's `**` is std::pow (GCC makes `grad ** 2` grad * grad, and keeps pow for 0.5).
+  // Python's `**` is libm's pow, `grad ** 2` included (not grad * grad): python_pow.
   void update(double& data, double& grad, double& m, double& v) const {
     m = adam.beta1 * m + (1 - adam.beta1) * grad;
-    v = adam.beta2 * v + (1 - adam.beta2) * std::pow(grad, 2);
+    v = adam.beta2 * v + (1 - adam.beta2) * python_pow(grad, 2);
     const double m_hat = m / m_correction;
     const double v_hat = v / v_correction;
-    data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
+    data -= lr_t * m_hat / (python_pow(v_hat, 0.5) + adam.eps);
     grad = 0;
   }
 

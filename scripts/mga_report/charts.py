@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import math
 
-from . import threads
+from . import matrix, threads
 from .crosslang import runtime_order
 from .model import NOISY_CV, PHASES, Results
 from .files import UsageError
@@ -19,6 +19,7 @@ CHART_FILES = {
     "size_ns_per_node": "size_ns_per_node.png",
     "size_rss": "size_rss.png",
     "threads": "threads.png",
+    matrix.CHART_KEY: matrix.CHART_FILE,
 }
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -236,6 +237,9 @@ def render(results: Results, figures: dict, size_points) -> dict:
             "peak RSS (MiB, log)", "Peak resident memory", log_y=True)
     if any(m.thread_runs for m in machines):
         makers["threads"] = lambda: threads.chart(plt, machines, results.order)
+    with_matrix = [m for m in machines if figures[m.name].matrix]
+    if with_matrix:
+        makers[matrix.CHART_KEY] = lambda: matrix.chart(plt, with_matrix, figures)
     images = {}
     for key, make in makers.items():
         figure = make()

@@ -1,11 +1,12 @@
 """Every figure of one machine, computed once: roles, speed ratios with intervals,
-allocation shares, and the throughput comparison with its verdict."""
+allocation shares, the throughput comparison with its verdict, the policy x malloc
+matrix, and the no-node ceiling."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis
+from . import analysis, matrix, tapes
 from .analysis import Throughput, Verdict
 from .model import Machine, Results, Roles, machine_roles, topo_order
 
@@ -19,6 +20,8 @@ class Figures:
     throughput: Throughput | None = None
     verdict: Verdict | None = None
     rate_ratios: dict = field(default_factory=dict)  # policy -> Interval (allocs/s vs the baseline)
+    matrix: dict = field(default_factory=dict)  # topo -> matrix.MatrixView
+    ceiling: tapes.Ceiling | None = None
 
     @property
     def baseline(self):
@@ -34,6 +37,8 @@ def compute(machine: Machine, order) -> Figures:
         shares = analysis.series_shares(machine, topo, roles)
         if shares is not None:
             figures.shares[topo] = shares
+    figures.matrix = matrix.compute(machine, roles, order)
+    figures.ceiling = tapes.compute(machine, roles)
     if machine.policies:
         figures.throughput = analysis.throughput(machine, roles, order)
     if figures.throughput is not None:

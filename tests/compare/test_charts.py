@@ -17,7 +17,8 @@ class ChartTest(unittest.TestCase):
     def setUpClass(cls):
         cls.plt = charts.import_pyplot()
         with tempfile.TemporaryDirectory() as temp:
-            results = make_results_dir(Path(temp), machines=("machine_a", "machine_c"), with_bad_files=False)
+            results = make_results_dir(Path(temp), machines=("machine_a", "machine_c", "machine_m"),
+                                       with_bad_files=False)
             shutil.copy(FIXTURES / "threads" / "machine_a" / "bench_train_threads.json", results / "machine_a")
             with contextlib.redirect_stderr(io.StringIO()):
                 cls.results = loading.load_results(results)
