@@ -41,9 +41,9 @@ class Traits:
     thread_safe: bool = False
     cross_thread_release: bool = False  # its nodes can be freed on another thread (--release=background)
     control: bool = False  # a layout control, not a strategy a user picks
-    # Proposed (issue 14, not written by bench_train yet): which policies are the standard
-    # library's (std::pmr) and which are this project's own allocators, so the practical
-    # answer can pair them (with the same frees_per_node) without names.
+    # Which policies are the standard library's (std::pmr) and which are this project's own
+    # allocators, so the practical answer can pair them (with the same frees_per_node)
+    # without names.
     standard_library: bool = False
     hand_written: bool = False
     recorded: frozenset = field(default=frozenset(), compare=False)  # the names the run recorded
