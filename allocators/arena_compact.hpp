@@ -41,7 +41,11 @@ class ArenaCompactPolicy {
   static constexpr std::string_view name = "arena-compact";
   static constexpr std::string_view description =
       "48-byte nodes in one array, 32-bit indices, reset every step";
-  static constexpr PolicyTraits traits{.control = true, .compact = true};
+  static constexpr PolicyTraits traits{
+      .control = true,
+      .compact = true,
+      .single_thread_release_reason =
+          "a layout control, measured with one thread: its layout is the experiment"};
   static constexpr std::size_t kInitialNodes = (std::size_t(1) << 20) / sizeof(Node);
   static constexpr std::size_t kMaxNodes = (std::size_t(1) << 32) / sizeof(Node);
 

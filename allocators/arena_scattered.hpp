@@ -25,7 +25,11 @@ class ArenaScatteredPolicy {
   static constexpr std::string_view name = "arena-scattered";
   static constexpr std::string_view description =
       "arena slots in a fixed pseudo-random order: a fragmented heap's layout, a bump's cost";
-  static constexpr PolicyTraits traits{.control = true, .scattered = true};
+  static constexpr PolicyTraits traits{
+      .control = true,
+      .scattered = true,
+      .single_thread_release_reason =
+          "a layout control, measured with one thread: its layout is the experiment"};
   static constexpr unsigned kChunkShift = 14;  // 16384 slots (896 KiB) per chunk
   static constexpr std::size_t kSlotsPerChunk = std::size_t(1) << kChunkShift;
   static constexpr std::uint64_t kSeed = 0x9e3779b97f4a7c15;

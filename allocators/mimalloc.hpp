@@ -10,6 +10,7 @@
 
 #include "allocators/mimalloc_api.hpp"
 #include "allocators/per_node.hpp"
+#include "allocators/tsan_annotations.hpp"
 
 namespace mga {
 
@@ -17,7 +18,9 @@ class MimallocBackend {
  public:
   static constexpr std::string_view name = "mimalloc";
   static constexpr std::string_view description = "mi_heap_malloc_small + mi_free per node";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  // mi_free may run on any thread: a block freed by another thread goes onto
+  // its page's thread-free list, which the owning heap collects.
+  static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
 
   MimallocBackend() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
   MimallocBackend(const MimallocBackend&) = delete;
@@ -29,10 +32,12 @@ class MimallocBackend {
     stats_.bytes += bytes;
     void* memory = api_.heap_malloc_small(heap_, bytes);
     if (memory == nullptr) throw std::bad_alloc();
+    tsan_allocated(memory);
     return memory;
   }
   void deallocate(void* ptr, std::size_t /*bytes*/) {
     ++stats_.frees;
+    tsan_freeing(ptr);
     api_.free(ptr);
   }
   const AllocStats& stats() const { return stats_; }
@@ -53,7 +58,9 @@ class MimallocHeapPolicy {
   static constexpr std::string_view name = "mimalloc-heap";
   static constexpr std::string_view description =
       "mi_heap_malloc_small, mi_heap_destroy every step";
-  static constexpr PolicyTraits traits{};
+  static constexpr PolicyTraits traits{
+      .single_thread_release_reason =
+          "mi_heap_destroy and mi_heap_new must run on the thread that owns the heap"};
 
   MimallocHeapPolicy() : api_(mimalloc_api()), heap_(api_.heap_new()) {}
   MimallocHeapPolicy(const MimallocHeapPolicy&) = delete;
@@ -65,10 +72,20 @@ class MimallocHeapPolicy {
     stats_.bytes += sizeof(Node);
     void* memory = api_.heap_malloc_small(heap_, sizeof(Node));
     if (memory == nullptr) throw std::bad_alloc();
+    tsan_allocated(memory);
     return new (memory) Node;
   }
 
   void release() {
+    if constexpr (kUnderTsan) {  // every block the destroy frees (tsan_annotations.hpp)
+      api_.heap_visit_blocks(
+          heap_, true,
+          [](const mi_heap_t*, const mi_heap_area_t*, void* block, std::size_t, void*) {
+            if (block != nullptr) tsan_freeing(block);
+            return true;
+          },
+          nullptr);
+    }
     api_.heap_destroy(heap_);
     ++stats_.frees;
     heap_ = api_.heap_new();

@@ -18,6 +18,7 @@ MimallocApi load_api() {
   load("mi_heap_destroy", api.heap_destroy);
   load("mi_heap_malloc_small", api.heap_malloc_small);
   load("mi_heap_check_owned", api.heap_check_owned);
+  load("mi_heap_visit_blocks", api.heap_visit_blocks);
   load("mi_free", api.free);
   load("mi_is_in_heap_region", api.is_in_heap_region);
   load("mi_version", api.version);

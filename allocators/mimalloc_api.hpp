@@ -19,6 +19,7 @@ struct MimallocApi {
   decltype(&mi_heap_destroy) heap_destroy;
   decltype(&mi_heap_malloc_small) heap_malloc_small;
   decltype(&mi_heap_check_owned) heap_check_owned;
+  decltype(&mi_heap_visit_blocks) heap_visit_blocks;
   decltype(&mi_free) free;
   decltype(&mi_is_in_heap_region) is_in_heap_region;
   decltype(&mi_version) version;

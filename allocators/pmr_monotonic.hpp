@@ -12,6 +12,11 @@
 // and release() frees them every step, which is the standard resource's own
 // behaviour and what the size sweep measures. The buffer is not initialized,
 // so untouched pages cost no memory.
+//
+// Released on another thread (bench_train --release=background), the policy
+// is double-buffered: detach() hands the step's region (buffer and resource)
+// over and goes on in a second one; the other thread calls release() on the
+// first, which then comes back as the spare of the next detach().
 #pragma once
 
 #include <cstddef>
@@ -31,8 +36,17 @@ class PmrMonotonicPolicy {
   static constexpr std::string_view name = "pmr-monotonic";
   static constexpr std::string_view description =
       "std::pmr::monotonic_buffer_resource, 8 MiB initial buffer, release() every step";
-  static constexpr PolicyTraits traits{};
+  static constexpr PolicyTraits traits{.cross_thread_release = true, .standard_library = true};
   static constexpr std::size_t kInitialBufferBytes = std::size_t(8) << 20;
+
+  // The initial buffer and the resource on it (which cannot move: hence a pointer).
+  struct Region {
+    std::unique_ptr<std::byte[]> buffer =
+        std::make_unique_for_overwrite<std::byte[]>(kInitialBufferBytes);
+    std::pmr::monotonic_buffer_resource resource{buffer.get(), kInitialBufferBytes,
+                                                 std::pmr::new_delete_resource()};
+  };
+  using Batch = std::unique_ptr<Region>;
 
   PmrMonotonicPolicy() = default;
   PmrMonotonicPolicy(const PmrMonotonicPolicy&) = delete;
@@ -41,25 +55,37 @@ class PmrMonotonicPolicy {
   Ref make() {
     ++stats_.allocations;
     stats_.bytes += sizeof(Node);
-    return new (allocator_.allocate(1)) Node;
+    return new (std::pmr::polymorphic_allocator<Node>(resource_).allocate(1)) Node;
   }
 
   void release() {
-    resource_.release();
+    region_->resource.release();
+    ++stats_.frees;
+  }
+
+  // ---- cross-thread release: double-buffered (see the top) ----
+  Batch detach(Batch spare) {
+    if (!spare) spare = std::make_unique<Region>();
+    std::swap(region_, spare);
+    resource_ = &region_->resource;
+    return spare;
+  }
+  // On the other thread; frees is written by one thread at a time (the handover orders them).
+  void free_batch(Batch& batch) {
+    if (!batch) return;
+    batch->resource.release();
     ++stats_.frees;
   }
 
   static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
-  const std::pmr::monotonic_buffer_resource& resource() const { return resource_; }
+  const std::pmr::monotonic_buffer_resource& resource() const { return region_->resource; }
 
  private:
-  std::unique_ptr<std::byte[]> buffer_ =
-      std::make_unique_for_overwrite<std::byte[]>(kInitialBufferBytes);
-  std::pmr::monotonic_buffer_resource resource_{buffer_.get(), kInitialBufferBytes,
-                                                std::pmr::new_delete_resource()};
-  std::pmr::polymorphic_allocator<Node> allocator_{&resource_};
+  Batch region_ = std::make_unique<Region>();
+  // region_'s resource, as a polymorphic_allocator holds it: the call stays virtual.
+  std::pmr::memory_resource* resource_ = &region_->resource;
   AllocStats stats_;  // allocations: calls to the resource; frees: release() calls
 };
 

@@ -44,17 +44,26 @@ struct PmrUnsynchronizedPoolBackend : PmrPoolBackend<std::pmr::unsynchronized_po
   static constexpr std::string_view name = "pmr-pool";
   static constexpr std::string_view description =
       "std::pmr::unsynchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{
+      .frees_per_node = true,
+      .standard_library = true,
+      .single_thread_release_reason =
+          "std::pmr::unsynchronized_pool_resource takes no lock: a block freed on another "
+          "thread would race with the next make()"};
 };
 
 using PmrPoolPolicy = PerNodePolicy<PmrUnsynchronizedPoolBackend>;
 
 // Thread-safe as a resource, but the policy around it is not (PolicyTraits::thread_safe).
+// Its nodes can be freed on another thread: libstdc++ looks the block up in
+// that thread's pools under a shared lock, and failing that (a block the other
+// thread did not allocate) in every thread's pools under the exclusive lock.
 struct PmrSynchronizedPoolBackend : PmrPoolBackend<std::pmr::synchronized_pool_resource> {
   static constexpr std::string_view name = "pmr-pool-sync";
   static constexpr std::string_view description =
       "std::pmr::synchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{
+      .frees_per_node = true, .cross_thread_release = true, .standard_library = true};
 };
 
 using PmrPoolSyncPolicy = PerNodePolicy<PmrSynchronizedPoolBackend>;

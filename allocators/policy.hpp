@@ -6,7 +6,7 @@
 // A policy owns the memory of the graph nodes made since its last release():
 //   make()         a new, value-initialized Node, as a Ref (a pointer, a
 //                  shared_ptr for the reference-counted policy, or a 32-bit
-//                  index into the policy's own store);
+//                  handle into the policy's own store);
 //   node(ref)      the Node a Ref reaches. Graph, the model and the tests reach
 //                  every node through it and never assume that a Ref is a
 //                  pointer; for a pointer or a shared_ptr it is *ref, which
@@ -24,12 +24,25 @@
 // Optional: for_each_node_newest_first(fn) calls fn(Node*) for every node made
 // since release(), newest first; Graph's TopoOrder::creation walks it instead
 // of keeping its own list.
+// Optional, for PolicyTraits::cross_thread_release (bench_train --release=background):
+//   Batch             a step's nodes handed from the thread that made them to
+//                     another one (default-constructed: an empty batch);
+//   detach(spare)     on the making thread, at the end of a step instead of
+//                     release(): returns every node made since the last
+//                     release() or detach() as a Batch, and goes on with
+//                     `spare` (an empty batch, or one free_batch() has emptied)
+//                     for the next step's nodes;
+//   free_batch(batch) on another thread, while the making thread goes on
+//                     calling make() (one batch at a time): gives the batch's
+//                     nodes back, node by node or by resetting its region, and
+//                     leaves it empty, to be the spare of a later detach().
 #pragma once
 
 #include <concepts>
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/node.hpp"
@@ -49,11 +62,19 @@ struct PolicyTraits {
   bool frees_per_node = false;
   // Nodes are freed by reference counting when their last handle goes.
   bool reference_counted = false;
-  // One instance may be used from several threads at once. No policy is today:
-  // each counts its calls in a plain AllocStats and the per-node ones record a
-  // step's nodes in an unsynchronized array, so each thread needs its own
-  // instance (the allocator underneath may still be shared between them).
+  // One instance may be used from several threads at once. None is, and under
+  // this contract none can be: release() gives back every node the instance
+  // made since the last release(), so threads sharing an instance, each at its
+  // own point of its own step, would free each other's live nodes (and each
+  // policy counts its calls in a plain AllocStats). So bench_train --threads
+  // gives every replica its own instance; what replicas share is the allocator
+  // underneath (glibc's arenas, tcmalloc's central lists, the process-wide
+  // state of mimalloc and jemalloc).
   bool thread_safe = false;
+  // A step's nodes can be freed on another thread while this instance makes
+  // the next step's (detach and free_batch above; bench_train
+  // --release=background). When false, single_thread_release_reason says why.
+  bool cross_thread_release = false;
   // A layout control rather than an allocator: it changes one thing about where
   // nodes are, to measure what that costs. Reports show it apart from the
   // strategies a user would pick. Each control says which thing it changes:
@@ -65,6 +86,16 @@ struct PolicyTraits {
   // Nodes smaller than Node, reached through 32-bit handles into one store:
   // its gap to the reference is what a tighter layout buys beyond allocation.
   bool compact = false;
+  // Nodes come from a standard-library memory resource (std::pmr): what a
+  // C++ program gets without writing an allocator.
+  bool standard_library = false;
+  // The allocator is this project's own code (not a library): what writing an
+  // allocator buys, next to the standard library's and the drop-ins.
+  bool hand_written = false;
+  // Not a flag (for_each_trait leaves it out): why a step's nodes must be given
+  // back on the thread that made them, for the refusal; empty when
+  // cross_thread_release.
+  std::string_view single_thread_release_reason = {};
 };
 
 // Calls fn(key, value) for each trait, in the order reports write them.
@@ -75,9 +106,12 @@ void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
   fn("frees_per_node", traits.frees_per_node);
   fn("reference_counted", traits.reference_counted);
   fn("thread_safe", traits.thread_safe);
+  fn("cross_thread_release", traits.cross_thread_release);
   fn("control", traits.control);
   fn("scattered", traits.scattered);
   fn("compact", traits.compact);
+  fn("standard_library", traits.standard_library);
+  fn("hand_written", traits.hand_written);
 }
 
 // A policy whose Ref can point at any Node lends Refs to nodes it does not own.
@@ -118,6 +152,16 @@ template <class P>
 concept KnowsCreationOrder = AllocationPolicy<P> &&
     requires(P& policy, void (*fn)(typename P::Node*)) {
   policy.for_each_node_newest_first(fn);
+};
+
+// The optional part for PolicyTraits::cross_thread_release.
+template <class P>
+concept ReleasesAcrossThreads = AllocationPolicy<P> &&
+    requires(P& policy, typename P::Batch& batch) {
+  requires P::traits.cross_thread_release;
+  requires std::default_initializable<typename P::Batch> && std::movable<typename P::Batch>;
+  { policy.detach(std::move(batch)) } -> std::same_as<typename P::Batch>;
+  policy.free_batch(batch);
 };
 
 // The model's parameters: nodes that outlive every step, kept by the policy

@@ -17,7 +17,12 @@ class PoolBackend {
   static constexpr std::string_view name = "pool";
   static constexpr std::string_view description =
       "free-list object pool, nodes returned every step";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  static constexpr PolicyTraits traits{
+      .frees_per_node = true,
+      .hand_written = true,
+      .single_thread_release_reason =
+          "its free list takes no lock: a slot freed on another thread would race with the "
+          "next make()"};
   static constexpr std::size_t kBlockBytes = 64 * 1024;
 
   PoolBackend() = default;

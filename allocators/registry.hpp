@@ -57,6 +57,17 @@ constexpr bool all_satisfy_the_contract(std::tuple<Policy...>*) {
   return (AllocationPolicy<Policy> && ...);
 }
 
+// A policy that claims cross_thread_release has detach and free_batch; one that
+// does not says why.
+template <class... Policy>
+constexpr bool cross_thread_release_is_kept(std::tuple<Policy...>*) {
+  return (
+      (Policy::traits.cross_thread_release
+           ? ReleasesAcrossThreads<Policy> && Policy::traits.single_thread_release_reason.empty()
+           : !Policy::traits.single_thread_release_reason.empty()) &&
+      ...);
+}
+
 // How many policies have the trait `member`.
 constexpr int count_with(bool PolicyTraits::*member) {
   int count = 0;
@@ -68,6 +79,8 @@ constexpr int count_with(bool PolicyTraits::*member) {
 
 static_assert(registry_detail::all_satisfy_the_contract(static_cast<AllPolicies*>(nullptr)),
               "every policy satisfies AllocationPolicy (allocators/policy.hpp)");
+static_assert(registry_detail::cross_thread_release_is_kept(static_cast<AllPolicies*>(nullptr)),
+              "cross_thread_release: detach and free_batch, else a single_thread_release_reason");
 static_assert(registry_detail::count_with(&PolicyTraits::baseline) == 1,
               "exactly one policy is the baseline");
 static_assert(registry_detail::count_with(&PolicyTraits::no_alloc_reference) == 1,

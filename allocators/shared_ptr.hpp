@@ -70,7 +70,12 @@ class SharedPtrPolicy {
   static constexpr std::string_view name = "shared_ptr";
   static constexpr std::string_view description =
       "std::allocate_shared per node, freed by refcount";
-  static constexpr PolicyTraits traits{.frees_per_node = true, .reference_counted = true};
+  static constexpr PolicyTraits traits{
+      .frees_per_node = true,
+      .reference_counted = true,
+      .single_thread_release_reason =
+          "its nodes go with their last handle, which the trainer drops: there is no batch to "
+          "hand over"};
 
   Ref make() {
     return std::allocate_shared<SharedNode>(

@@ -10,6 +10,7 @@
 
 #include "allocators/per_node.hpp"
 #include "allocators/tcmalloc_api.hpp"
+#include "allocators/tsan_annotations.hpp"
 
 namespace mga {
 
@@ -17,7 +18,8 @@ class TcmallocBackend {
  public:
   static constexpr std::string_view name = "tcmalloc";
   static constexpr std::string_view description = "tc_malloc + tc_free per node (gperftools)";
-  static constexpr PolicyTraits traits{.frees_per_node = true};
+  // tc_free may run on any thread (into that thread's cache).
+  static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
 
   TcmallocBackend() : api_(tcmalloc_api()) {}
   TcmallocBackend(const TcmallocBackend&) = delete;
@@ -28,10 +30,12 @@ class TcmallocBackend {
     stats_.bytes += bytes;
     void* memory = api_.malloc(bytes);
     if (memory == nullptr) throw std::bad_alloc();
+    tsan_allocated(memory);
     return memory;
   }
   void deallocate(void* ptr, std::size_t /*bytes*/) {
     ++stats_.frees;
+    tsan_freeing(ptr);
     api_.free(ptr);
   }
   const AllocStats& stats() const { return stats_; }

@@ -8,12 +8,18 @@
 //                                           (tape-exact: with the graph's bits)
 //   bench_train --malloc=all --allocator=all every policy under every process
 //                                           allocator (bench/process_malloc.hpp)
+//   bench_train --threads 1,2 --release=all  replicas trained at once, their nodes
+//                                           freed inline or on a second thread
+//                                           (bench/replicas.hpp)
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "allocators/registry.hpp"
+#include "bench/background_release.hpp"
 #include "bench/context.hpp"
 #include "bench/list_allocators.hpp"
 #include "bench/memory_guard.hpp"
@@ -44,14 +50,45 @@ struct Options {
   bool worker = false;           // internal: one quiet run that prints a record line
   std::string inject_fault;      // internal: see MGA_WORKER_FAULT in bench/worker.hpp
   char** argv = nullptr;         // to restart under another --malloc
+  // The thread axis (bench/replicas.hpp): on when --threads or --release is given.
+  std::string threads_list = "1";
+  std::string release_list{to_string(ReleaseMode::inline_release)};
+  std::vector<int> threads = {1};
+  std::vector<ReleaseMode> releases = {ReleaseMode::inline_release};
+  bool thread_axis = false;
 };
 
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
 
-std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
-  return hash;
+// --threads: "2" or "1,2,4"; "" if `text` is such a list, else why not.
+std::string parse_thread_list(const std::string& text, std::vector<int>* threads = nullptr) {
+  std::vector<int> parsed;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    std::size_t used = 0;
+    int value = 0;
+    try {
+      value = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || item[0] == '+' || item[0] == ' ' || value < 1 ||
+        value > kMaxThreads)
+      return "'" + item + "' is not a thread count from 1 to " + std::to_string(kMaxThreads);
+    if (std::find(parsed.begin(), parsed.end(), value) != parsed.end())
+      return std::to_string(value) + " is given twice";
+    parsed.push_back(value);
+  }
+  if (parsed.empty() || text.back() == ',') return "expected a count or a list such as 1,2,4";
+  if (threads != nullptr) *threads = parsed;
+  return "";
+}
+
+std::string json_list(const std::vector<std::string>& items) {
+  std::string list = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) list += (i ? ", " : "") + items[i];
+  return list + "]";
 }
 
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
@@ -67,31 +104,71 @@ Fields config_fields(const Options& o, const std::string& data_path, const Datas
           {"block_size", std::to_string(m.block_size)},
           {"samples", std::to_string(o.run.samples)},
           {"malloc", json_string(o.malloc.empty() ? "inherited" : o.malloc)},
+          {"thread_axis", o.thread_axis ? "true" : "false"},
+          {"threads", json_list([&] {
+             std::vector<std::string> items;
+             for (int n : o.threads) items.push_back(std::to_string(n));
+             return items;
+           }())},
+          {"release", json_list([&] {
+             std::vector<std::string> items;
+             for (ReleaseMode mode : o.releases) items.push_back(json_string(to_string(mode)));
+             return items;
+           }())},
           {"data", json_string(data_path)},
           {"num_docs", std::to_string(data.docs.size())},
           {"vocab_size", std::to_string(data.vocab_size())}};
 }
 
+// How one replica of the thread axis trains.
+TrainReplica replica_trainer(const Options& o, const Dataset& data, ReleaseMode release) {
+  if (o.engine != Engine::graph) {
+    const TapeMode mode = o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact;
+    return [&data, mode](const RunConfig& config, const LineSink& print) {
+      return run_tape_microgpt(data, config, print, mode);
+    };
+  }
+  if (release == ReleaseMode::background) {
+    return [&data, policy = o.allocator](const RunConfig& config, const LineSink& print) {
+      return run_microgpt_background(policy, data, config, print);
+    };
+  }
+  TrainReplica train;
+  with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
+    train = [&data](const RunConfig& config, const LineSink& print) {
+      return run_microgpt<P>(data, config, print);
+    };
+  });
+  return train;
+}
+
 Measurement run_in_process(const Options& o, const Dataset& data, bool print_output) {
-  std::uint64_t hash = 14695981039346656037ULL;
+  OutputHash hash;
   LineSink print = [&](const std::string& line) {
-    hash = fnv1a(fnv1a(hash, line), "\n");
+    hash.add_line(line);
     if (print_output) {
       std::fputs(line.c_str(), stdout);
       std::fputc('\n', stdout);
     }
   };
   Measurement result;
-  if (o.engine != Engine::graph) {
+  if (o.thread_axis) {  // a worker's: one thread count, one release mode
+    const ReleaseMode release = o.releases.at(0);
+    const ReplicaRuns runs =
+        run_replicas(o.run, o.threads.at(0), replica_trainer(o, data, release));
+    const std::string name =
+        o.engine != Engine::graph ? std::string(engine_name(o.engine)) : o.allocator;
+    result = make_measurement(name, runs, release);
+  } else if (o.engine != Engine::graph) {
     // Two statements: `hash` is read only after the run has printed everything
     // (in one call, the argument could be copied before the run fills it).
     const RunResult run = run_tape_microgpt(
         data, o.run, print, o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact);
-    result = make_measurement(engine_name(o.engine), run, hash);
+    result = make_measurement(engine_name(o.engine), run, hash.value());
   } else {
     with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
       RunResult run = run_microgpt<P>(data, o.run, print);
-      result = make_measurement(P::name, run, hash);
+      result = make_measurement(P::name, run, hash.value());
     });
   }
   // After the measurement: glibc's check of its fastbins frees a few blocks.
@@ -101,11 +178,21 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
   return result;
 }
 
-// Runs this program again as a worker for one policy under one process
-// allocator ("" = this process's), the run-th worker of `runs`, and returns
-// its record, checked against what was asked.
-Measurement run_worker(const Options& o, const std::string& allocator, const std::string& malloc,
-                       const std::string& data_path, int run, int runs) {
+// What a worker runs: a cell of the --malloc x --allocator (x --release x
+// --threads) matrix.
+struct Cell {
+  std::string allocator;
+  std::string malloc;  // "" = this process's
+  int threads = 1;
+  ReleaseMode release = ReleaseMode::inline_release;
+};
+
+// Runs this program again as a worker for one cell, the run-th worker of
+// `runs`, and returns its record, checked against what was asked.
+Measurement run_worker(const Options& o, const Cell& cell, const std::string& data_path, int run,
+                       int runs) {
+  const std::string& allocator = cell.allocator;
+  const std::string& malloc = cell.malloc;
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train", "--worker"};
   const std::pair<const char*, std::string> options[] = {
@@ -123,8 +210,13 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
   // "--seed=-5", not "--seed" "-5": a value never reads as an option.
   for (const auto& [flag, value] : options) args.push_back(std::string(flag) + "=" + value);
   if (o.engine == Engine::graph) args.push_back("--allocator=" + allocator);
-  std::vector<std::string> environment;
   std::string label = allocator;
+  if (o.thread_axis) {
+    args.push_back("--threads=" + std::to_string(cell.threads));
+    args.push_back("--release=" + std::string(to_string(cell.release)));
+    label += " x" + std::to_string(cell.threads) + " " + std::string(to_string(cell.release));
+  }
+  std::vector<std::string> environment;
   if (!malloc.empty()) {
     args.push_back("--malloc=" + malloc);
     environment = process_malloc_environment(*find_process_malloc(malloc));
@@ -144,7 +236,53 @@ Measurement run_worker(const Options& o, const std::string& allocator, const std
     throw WorkerError("worker " + label + " measured " + record->allocator + " for " +
                       std::to_string(record->steps) + " steps");
   }
+  const std::size_t replicas = o.thread_axis ? std::size_t(cell.threads) : 0;
+  if (record->threads != (o.thread_axis ? cell.threads : 1) || record->release != cell.release ||
+      record->replicas.size() != replicas) {
+    throw WorkerError("worker " + label + " measured " + std::to_string(record->threads) +
+                      " thread(s), " + std::string(to_string(record->release)) + " release, " +
+                      std::to_string(record->replicas.size()) + " replica(s)");
+  }
   return *record;
+}
+
+// The output hash of a single-threaded run of each seed of `seeds`, with
+// `allocator` (or the tape engine) and the inline release: what each replica
+// of the thread axis must print. Run here, in the parent, once per seed:
+// every policy prints the same bytes for a seed (the runs are compared too).
+std::vector<std::uint64_t> single_thread_hashes(const Options& o, const Dataset& data,
+                                                const std::string& allocator,
+                                                const std::vector<Seed>& seeds) {
+  std::vector<std::uint64_t> hashes;
+  for (const Seed& seed : seeds) {
+    if (!o.quiet) {
+      std::fprintf(stderr, "[check] seed %s: a single-threaded run of %s, for the replicas\n",
+                   seed.decimal().c_str(), allocator.c_str());
+    }
+    Options single = o;
+    single.run.seed = seed;
+    single.allocator = allocator;
+    single.malloc = "";  // this process's own: the output does not depend on it
+    single.thread_axis = false;
+    hashes.push_back(run_in_process(single, data, false).output_hash);
+  }
+  return hashes;
+}
+
+// Throws (one line, no result written) unless every replica of `m` printed
+// what a single-threaded run of its seed printed.
+void check_replicas(const Measurement& m, const std::string& label, const std::vector<Seed>& seeds,
+                    const std::vector<std::uint64_t>& expected) {
+  for (std::size_t i = 0; i < m.replicas.size(); ++i) {
+    const ReplicaTime& r = m.replicas[i];
+    if (r.seed != seeds.at(i).decimal() || r.output_hash != expected.at(i)) {
+      throw std::runtime_error("replica " + std::to_string(i + 1) + " of " + label +
+                               " trained with seed " + r.seed + " and printed FNV-1a " +
+                               std::to_string(r.output_hash) + ", but a single-threaded run " +
+                               "of seed " + seeds.at(i).decimal() + " printed " +
+                               std::to_string(expected.at(i)) + "; no result written");
+    }
+  }
 }
 
 std::string description_of(const Options& o, const std::string& allocator) {
@@ -170,20 +308,23 @@ void check_memory(const Options& o, const MemoryEstimate& estimate) {
 
 void check_model_memory(const Options& o, const Dataset& data, double file_bytes) {
   const auto& model = o.run.model;
+  const RunCopies copies{
+      *std::max_element(o.threads.begin(), o.threads.end()),
+      std::find(o.releases.begin(), o.releases.end(), ReleaseMode::background) != o.releases.end()};
   const DataShape shape{file_bytes, double(data.docs.size()), data.vocab_size(),
                         int(std::min<std::size_t>(model.block_size, data.docs.longest() + 1))};
   if (o.engine != Engine::graph) {
-    // Tape offsets are ints: beyond that no --force can help.
+    // A tape step past 2^31 - 1 activations (16 GiB) is refused, --force or not.
     if (tape_activations(model, shape.vocab, shape.positions) > 2147483647.0)
       throw MemoryRefused("the tape engine holds at most 2^31 - 1 activations per step");
-    return check_memory(o, estimate_tape_run(model, shape));
+    return check_memory(o, estimate_tape_run(model, shape, o.engine, copies));
   }
   std::vector<std::pair<std::string, NodeCost>> costs;
   for_each_policy([&]<class P>(std::type_identity<P>) {
     if (o.allocator == "all" || o.allocator == P::name)
       costs.emplace_back(std::string(P::name), node_cost_of<P>());
   });
-  check_memory(o, estimate_graph_run(model, shape, o.run.samples > 0, o.run.topo, costs));
+  check_memory(o, estimate_graph_run(model, shape, o.run.samples > 0, o.run.topo, costs, copies));
 }
 
 int run(const Options& o) {
@@ -196,7 +337,8 @@ int run(const Options& o) {
     mallocs.clear();
     for (const auto& m : process_mallocs()) mallocs.emplace_back(m.name);
   }
-  const bool in_process = !o.worker && allocators.size() * mallocs.size() == 1 && o.repeat == 1;
+  const bool in_process =
+      !o.worker && allocators.size() * mallocs.size() == 1 && o.repeat == 1 && !o.thread_axis;
   try {
     for (const auto& name : mallocs)
       if (!name.empty()) preload_path(*find_process_malloc(name));  // installed?
@@ -228,14 +370,50 @@ int run(const Options& o) {
   const Dataset data = load_dataset(data_path);
   check_model_memory(o, data, file_bytes);
 
-  // The cells of the --malloc x --allocator matrix, and the malloc of each.
+  // The cells of the --malloc x --allocator (x --release x --threads) matrix.
+  // A policy that cannot give nodes back on another thread has no background
+  // cells: refused when named, left out (and said so) under --allocator=all.
   std::vector<PolicyRuns> all;
-  std::vector<std::string> malloc_of;
+  std::vector<Cell> cells;
+  std::vector<std::string> notes;
+  Fields left_out;
+  const int cores = cores_online();
   for (const auto& malloc : mallocs) {
     for (const auto& name : allocators) {
-      all.push_back({name, description_of(o, name), {}, traits_of(name), !malloc.empty()});
-      malloc_of.push_back(malloc);
+      for (ReleaseMode release : o.releases) {
+        const PolicyTraits traits = traits_of(name);
+        if (release == ReleaseMode::background && !traits.cross_thread_release) {
+          if (malloc == mallocs[0]) {
+            notes.push_back("background release leaves out " + name + ": " +
+                            std::string(traits.single_thread_release_reason));
+            left_out.push_back({name, json_string(traits.single_thread_release_reason)});
+          }
+          continue;
+        }
+        for (int threads : o.threads) {
+          all.push_back({name, description_of(o, name), {}, traits, !malloc.empty()});
+          all.back().threads = threads;
+          all.back().release = release;
+          all.back().thread_axis = o.thread_axis;
+          all.back().oversubscribed =
+              threads * (release == ReleaseMode::background ? 2 : 1) > cores;
+          cells.push_back({name, malloc, threads, release});
+        }
+      }
     }
+  }
+  if (all.empty()) throw UsageError(notes.at(0));  // not reached: --release=background is checked
+
+  // What each replica must print: a single-threaded run of its seed.
+  std::vector<Seed> seeds;
+  std::vector<std::uint64_t> expected;
+  if (o.thread_axis) {
+    try {
+      seeds = replica_seeds(o.run, *std::max_element(o.threads.begin(), o.threads.end()));
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    expected = single_thread_hashes(o, data, allocators[0], seeds);
   }
 
   if (in_process) {
@@ -249,16 +427,26 @@ int run(const Options& o) {
     for (int rep = 0; rep < o.repeat; ++rep) {
       for (std::size_t cell = 0; cell < all.size(); ++cell) {
         auto& runs = all[cell];
-        Measurement m = run_worker(o, runs.allocator, malloc_of[cell], data_path, done + 1, total);
+        Measurement m = run_worker(o, cells[cell], data_path, done + 1, total);
         ++done;
+        std::string axis;
+        if (o.thread_axis) {
+          axis = " x" + std::to_string(runs.threads) + (runs.oversubscribed ? "*" : "") + " " +
+                 std::string(to_string(runs.release));
+          check_replicas(m, runs.allocator + axis + " (run " + std::to_string(done) + ")", seeds,
+                         expected);
+        }
         if (!o.quiet) {
-          std::fprintf(stderr, "[%*d/%d] %-14s %-16s %.3f s  loss %.4f\n", width, done, total,
-                       runs.allocator.c_str(), m.malloc.c_str(), m.train_seconds, m.final_loss);
+          std::fprintf(stderr, "[%*d/%d] %-14s %-16s%s %.3f s  loss %.4f\n", width, done, total,
+                       runs.allocator.c_str(), m.malloc.c_str(), axis.c_str(), m.train_seconds,
+                       m.final_loss);
         }
         runs.repetitions.push_back(m);
       }
     }
-    if (all.size() == 1) {
+    if (o.thread_axis) {
+      print_thread_table(stdout, all, notes);
+    } else if (all.size() == 1) {
       print_summary(stdout, all[0]);
     } else {
       print_table(stdout, all);
@@ -271,6 +459,12 @@ int run(const Options& o) {
     for (const auto& m : runs.repetitions) {
       if (m.output_hash != first->output_hash && differing == nullptr) differing = &m;
     }
+  }
+  if (o.thread_axis) {
+    std::printf(
+        "\nreplicas: each printed what a single-threaded run of its seed prints (seeds "
+        "%s to %s)\n",
+        seeds.front().decimal().c_str(), seeds.back().decimal().c_str());
   }
   if (all.size() > 1 || o.repeat > 1) {
     std::printf("\noutput: %s\n",
@@ -290,7 +484,9 @@ int run(const Options& o) {
   if (!json.empty()) {
     Fields context;
     for (auto& [k, v] : measurement_context()) context.push_back({k, json_string(v)});
-    write_file_atomically(json, to_json(context, config_fields(o, data_path, data), all));
+    Fields config = config_fields(o, data_path, data);
+    if (o.thread_axis) config.push_back({"background_left_out", json_object(left_out)});
+    write_file_atomically(json, to_json(context, config, all));
   }
   return 0;
 }
@@ -402,6 +598,30 @@ int main(int argc, char** argv) {
       ->check([](const std::string& path) -> std::string {
         return path.empty() ? "the path is empty" : "";
       });
+  auto* threads_option =
+      app.add_option(
+             "--threads", o.threads_list,
+             "replicas trained at once in one process, each on its own thread with its own "
+             "policy instance and the seed --seed + i; a list (1,2,4) runs each count (each "
+             "in a fresh process, the runs compared); every replica's output is checked "
+             "against a single-threaded run of its seed")
+          ->check([](const std::string& text) { return parse_thread_list(text); })
+          ->type_name("N[,N...]")
+          ->capture_default_str();
+  std::string release_help = "who frees a step's nodes:";
+  std::vector<std::string> release_names = {"all"};
+  for (const auto& [mode, name, description] : kReleaseModes) {
+    release_help += std::string(release_names.size() == 1 ? " " : "; ") + std::string(name) + ": " +
+                    std::string(description);
+    release_names.emplace_back(name);
+  }
+  auto* release_option =
+      app.add_option("--release", o.release_list,
+                     release_help +
+                         "; all: each (--allocator=all leaves out the policies that "
+                         "cannot free on another thread, and says why)")
+          ->check(CLI::IsMember(release_names))
+          ->capture_default_str();
   app.add_flag("--force", o.force,
                "run even if the estimated memory exceeds the machine's (the estimate is in the "
                "refusal)");
@@ -434,10 +654,37 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--topo", tape_engine + " has no graph to sort");
     }
     o.run.seed = *Seed::parse(o.seed);
+    o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
     if (o.rng == "mulberry32" && !o.run.seed.javascript_int32()) {
       throw CLI::ValidationError("--seed",
                                  "--rng mulberry32 takes a seed below 2^53 in magnitude "
                                  "(microgpt.ts's numbers hold no larger integer exactly)");
+    }
+    o.thread_axis = threads_option->count() > 0 || release_option->count() > 0;
+    parse_thread_list(o.threads_list, &o.threads);
+    o.releases.clear();
+    for (const auto& [mode, name, description] : kReleaseModes) {
+      if (o.release_list == "all" || o.release_list == name) o.releases.push_back(mode);
+    }
+    const bool background = o.release_list == to_string(ReleaseMode::background);
+    if (o.engine != Engine::graph && o.release_list != to_string(ReleaseMode::inline_release) &&
+        release_option->count() > 0) {
+      throw CLI::ValidationError("--release", tape_engine + " makes no nodes to release");
+    }
+    if (o.engine == Engine::graph && background && o.allocator != "all") {
+      const PolicyTraits traits = traits_of(o.allocator);
+      if (!traits.cross_thread_release) {
+        throw CLI::ValidationError("--release",
+                                   o.allocator + " cannot give nodes back on another thread: " +
+                                       std::string(traits.single_thread_release_reason));
+      }
+    }
+    if (o.thread_axis && !o.worker) {
+      try {  // replica seeds past what Seed or --rng mulberry32 takes
+        replica_seeds(o.run, *std::max_element(o.threads.begin(), o.threads.end()));
+      } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError("--threads", e.what());
+      }
     }
     if (format_option->count() > 0 && !list) {
       throw CLI::ValidationError("--format", "applies to --list-allocators only");

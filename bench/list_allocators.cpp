@@ -29,8 +29,11 @@ void print_allocator_list_json(std::FILE* out) {
       traits += (traits.empty() ? "" : ", ") + json_string(key) + ": " + (value ? "true" : "false");
     });
     json += separator;
+    const auto reason = P::traits.single_thread_release_reason;
     json += "    {\"name\": " + json_string(P::name) +
-            ", \"description\": " + json_string(P::description) + ", \"traits\": {" + traits + "}}";
+            ", \"description\": " + json_string(P::description) + ", \"traits\": {" + traits +
+            "}, \"single_thread_release_reason\": " +
+            (reason.empty() ? std::string("null") : json_string(reason)) + "}";
     separator = ",\n";
   });
   json += "\n  ],\n  \"mallocs\": [";

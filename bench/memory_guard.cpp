@@ -96,29 +96,50 @@ MemoryEstimate estimate_loading(double file_bytes) {
   return {baseline(file_bytes), "loading a dataset of " + human_size(file_bytes)};
 }
 
+namespace {
+
+// The dataset once, the runs as many times as the process holds them.
+double with_copies(const DataShape& data, double run_bytes, RunCopies copies) {
+  return baseline(data.file_bytes, data.documents * copies.replicas) +
+         copies.replicas * (copies.two_steps ? 2 : 1) * run_bytes;
+}
+
+std::string copies_reason(RunCopies copies) {
+  std::string reason;
+  if (copies.replicas > 1) reason += ", " + std::to_string(copies.replicas) + " replicas";
+  if (copies.two_steps) reason += ", two steps each (background release)";
+  return reason;
+}
+
+}  // namespace
+
 MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& data, bool sampling,
                                   TopoOrder topo,
-                                  const std::vector<std::pair<std::string, NodeCost>>& policies) {
+                                  const std::vector<std::pair<std::string, NodeCost>>& policies,
+                                  RunCopies copies) {
   const int vocab = data.vocab, positions = data.positions;
   MemoryEstimate largest;
   for (const auto& [name, cost] : policies) {
-    const double bytes = baseline(data.file_bytes, data.documents) +
-                         graph_run_bytes(model, vocab, positions, sampling, cost, topo);
+    const double bytes =
+        with_copies(data, graph_run_bytes(model, vocab, positions, sampling, cost, topo), copies);
     if (bytes > largest.bytes) {
       const double nodes = std::max(graph_nodes_per_training_step(model, vocab, positions),
                                     sampling ? graph_nodes_per_sample(model, vocab, positions) : 0);
       largest = {bytes, "graph engine, " + name + ": " + count(nodes) + " nodes per step at " +
-                            std::to_string(positions) + " positions"};
+                            std::to_string(positions) + " positions" + copies_reason(copies)};
     }
   }
   return largest;
 }
 
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data) {
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine,
+                                 RunCopies copies) {
   const int vocab = data.vocab, positions = data.positions;
-  return {baseline(data.file_bytes, data.documents) + tape_run_bytes(model, vocab, positions),
-          "tape engine: " + count(tape_activations(model, vocab, positions)) +
-              " activations per step at " + std::to_string(positions) + " positions"};
+  const bool exact = engine == Engine::tape_exact;
+  return {with_copies(data, tape_run_bytes(model, vocab, positions, exact), copies),
+          std::string(engine_name(engine)) + " engine: " +
+              count(tape_activations(model, vocab, positions)) + " activations per step at " +
+              std::to_string(positions) + " positions" + copies_reason(copies)};
 }
 
 std::string memory_refusal(const MemoryEstimate& estimate, const MemoryLimit& limit) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/engine.hpp"
 #include "core/footprint.hpp"
 
 namespace mga {
@@ -42,12 +43,24 @@ struct DataShape {
   int positions = 0;
 };
 
+// How many runs a process holds at once (bench_train --threads: replicas
+// sharing the dataset) and whether each holds two steps' worth (--release=
+// background: a step's nodes wait for the release thread while the next one's
+// are made; counted as twice the run, model included, which errs high).
+struct RunCopies {
+  int replicas = 1;
+  bool two_steps = false;
+};
+
 // A run of the node graph: the largest of its policies (each runs alone in
 // its process), sampling when `sampling`.
 MemoryEstimate estimate_graph_run(const ModelConfig& model, const DataShape& data, bool sampling,
                                   TopoOrder topo,
-                                  const std::vector<std::pair<std::string, NodeCost>>& policies);
-MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data);
+                                  const std::vector<std::pair<std::string, NodeCost>>& policies,
+                                  RunCopies copies = {});
+// A run of a tape engine (Engine::tape or Engine::tape_exact).
+MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data, Engine engine,
+                                 RunCopies copies = {});
 
 // "" if `estimate` fits in `limit`, else the one-line refusal, which states the rule.
 std::string memory_refusal(const MemoryEstimate& estimate, const MemoryLimit& limit);

@@ -34,6 +34,32 @@ Measurement make_measurement(std::string_view allocator, const RunResult& run,
   return m;
 }
 
+Measurement make_measurement(std::string_view allocator, const ReplicaRuns& runs,
+                             ReleaseMode release) {
+  const Replica& first = runs.replicas.at(0);
+  Measurement m = make_measurement(allocator, first.run, first.output_hash);
+  m.train_seconds = runs.wall_seconds;
+  m.threads = int(runs.replicas.size());
+  m.release = release;
+  m.phases = {};
+  m.train_nodes = 0;
+  m.alloc = {};
+  for (const Replica& r : runs.replicas) {
+    const double share = 1.0 / double(runs.replicas.size());
+    m.phases.forward += share * r.run.phases.forward;
+    m.phases.backward += share * r.run.phases.backward;
+    m.phases.adam += share * r.run.phases.adam;
+    m.phases.release += share * r.run.phases.release;
+    m.train_nodes += r.run.train_nodes;
+    m.alloc.allocations += r.run.train_alloc.allocations;
+    m.alloc.frees += r.run.train_alloc.frees;
+    m.alloc.bytes += r.run.train_alloc.bytes;
+    m.replicas.push_back({r.seed.decimal(), r.run.train_seconds, r.output_hash,
+                          r.run.losses.empty() ? 0 : r.run.losses.back()});
+  }
+  return m;
+}
+
 std::string to_record(const Measurement& m) {
   std::ostringstream out;
   out.precision(17);
@@ -41,7 +67,10 @@ std::string to_record(const Measurement& m) {
       << m.phases.forward << ' ' << m.phases.backward << ' ' << m.phases.adam << ' '
       << m.phases.release << ' ' << m.train_nodes << ' ' << m.alloc.allocations << ' '
       << m.alloc.frees << ' ' << m.alloc.bytes << ' ' << m.peak_rss_kib << ' ' << m.output_hash
-      << ' ' << m.final_loss << ' ' << m.malloc << ' ' << m.malloc_library;
+      << ' ' << m.final_loss << ' ' << m.malloc << ' ' << m.malloc_library << ' ' << m.threads
+      << ' ' << to_string(m.release) << ' ' << m.replicas.size();
+  for (const auto& r : m.replicas)
+    out << ' ' << r.seed << ' ' << r.train_seconds << ' ' << r.output_hash << ' ' << r.final_loss;
   return out.str();
 }
 
@@ -53,6 +82,20 @@ std::optional<Measurement> parse_record(std::string_view line) {
       m.phases.adam >> m.phases.release >> m.train_nodes >> m.alloc.allocations >> m.alloc.frees >>
       m.alloc.bytes >> m.peak_rss_kib >> m.output_hash >> m.final_loss >> m.malloc >>
       m.malloc_library;
+  std::string release;
+  std::size_t replicas = 0;
+  in >> m.threads >> release >> replicas;
+  const auto mode = parse_release_mode(release);
+  // No more replicas than threads: a garbled count never allocates much.
+  if (!in || !mode || m.threads < 1 || m.threads > kMaxThreads ||
+      (replicas != 0 && replicas != std::size_t(m.threads)))
+    return std::nullopt;
+  m.release = *mode;
+  m.replicas.resize(replicas);
+  for (auto& r : m.replicas) {
+    in >> r.seed >> r.train_seconds >> r.output_hash >> r.final_loss;
+    if (!std::isfinite(r.train_seconds) || !std::isfinite(r.final_loss)) return std::nullopt;
+  }
   // Exactly the fields, nothing after them (a worker printing garbage is caught).
   if (!in || tag != "mga-record" || m.steps <= 0 || !(in >> std::ws).eof()) return std::nullopt;
   for (double value : {m.train_seconds, m.phases.forward, m.phases.backward, m.phases.adam,
@@ -304,8 +347,22 @@ std::string object(const Fields& fields, const std::string& indent) {
   return out + "\n" + indent + "}";
 }
 
+std::string replica_list(const std::vector<ReplicaTime>& replicas) {
+  std::string list = "[";
+  for (std::size_t i = 0; i < replicas.size(); ++i) {
+    const ReplicaTime& r = replicas[i];
+    list +=
+        (i ? ", " : "") + object({{"seed", r.seed},  // a JSON integer of any size
+                                  {"train_seconds", number(r.train_seconds)},
+                                  {"final_loss", number(r.final_loss)},
+                                  {"output_fnv1a64", json_string(std::to_string(r.output_hash))}},
+                                 "          ");
+  }
+  return list + "]";
+}
+
 Fields measurement_fields(const Measurement& m) {
-  return {
+  Fields fields = {
       {"train_seconds", number(m.train_seconds)},
       {"steps", std::to_string(m.steps)},
       {"ms_per_step", number(m.ms_per_step())},
@@ -323,9 +380,22 @@ Fields measurement_fields(const Measurement& m) {
       {"final_loss", number(m.final_loss)},
       {"output_fnv1a64", json_string(std::to_string(m.output_hash))},
   };
+  if (!m.replicas.empty()) {  // the thread axis
+    fields.push_back({"steps_per_second", number(m.threads * m.steps / m.train_seconds)});
+    fields.push_back({"replicas", replica_list(m.replicas)});
+  }
+  return fields;
+}
+
+std::string figure(double value) {
+  return value < 0 ? "null" : number(value);
 }
 
 }  // namespace
+
+std::string json_object(const Fields& fields, const std::string& indent) {
+  return object(fields, indent);
+}
 
 std::string to_json(const Fields& context, const Fields& config,
                     const std::vector<PolicyRuns>& all) {
@@ -349,6 +419,17 @@ std::string to_json(const Fields& context, const Fields& config,
         {"malloc", json_string(median.malloc)},
         {"malloc_library", json_string(median.malloc_library)},
         {"traits", object(traits, "      ")},
+        {"threads", std::to_string(all[i].threads)},
+        {"release", json_string(to_string(all[i].release))},
+    };
+    if (all[i].thread_axis) {
+      const ThreadFigures figures = thread_figures(all, i);
+      fields.push_back({"oversubscribed", all[i].oversubscribed ? "true" : "false"});
+      fields.push_back({"steps_per_second", number(figures.steps_per_second)});
+      fields.push_back({"scaling_efficiency", figure(figures.scaling_efficiency)});
+      fields.push_back({"background_gain", figure(figures.background_gain)});
+    }
+    fields.push_back(
         {"train_seconds", object({{"median", number(s.median)},
                                   {"min", number(s.min)},
                                   {"max", number(s.max)},
@@ -356,9 +437,8 @@ std::string to_json(const Fields& context, const Fields& config,
                                   {"stddev", number(s.stddev)},
                                   {"cv", number(s.cv)},
                                   {"repetitions", std::to_string(all[i].repetitions.size())}},
-                                 "      ")},
-        {"repetitions", repetitions},
-    };
+                                 "      ")});
+    fields.push_back({"repetitions", repetitions});
     runs += (i ? ", " : "") + object(fields, "    ");
   }
   runs += "]";

@@ -56,7 +56,7 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
 //   crash   dies of SIGABRT             exit     exits 1 with a message on stderr
 //   hang    never finishes              mute     closes stdout and stderr, never finishes
 //   garbage prints a line, no record    flood    prints more than 1 MiB
-//   differ  reports a different output hash
+//   differ  reports a different output hash (and its last replica's, --threads)
 inline constexpr const char* kWorkerFaultVariable = "MGA_WORKER_FAULT";
 
 // The fault for the run-th worker, "" if none. Throws WorkerError if the

@@ -13,6 +13,7 @@
 
 #include "core/graph.hpp"
 #include "core/model.hpp"
+#include "core/tape_shape.hpp"
 
 namespace mga {
 
@@ -125,21 +126,30 @@ inline double graph_run_bytes(const ModelConfig& c, int vocab, int positions, bo
   return model + nodes * (node + record + order) + stack + cache;
 }
 
-// The same for the fused-op tape engine (core/tape.hpp): activations and
-// their gradients as doubles (the activations' vector grows by doubling and
-// zero-fills what it adds: up to 3 copies' worth at once), the ops, and the
-// parameters with their gradients and Adam's moments. The KV cache is
-// block_size long whatever the document.
+// The doubles a tape (core/tape.hpp, either engine) holds for a step of
+// `positions` positions, as TapeGpt lays them out: per position a record of
+// activations, one of gradients, the KV cache and its gradients, and the
+// backward's scratch (at most two); and the attention rows, an exp and a
+// weight per head and layer for each position a position attends to (1 + 2 +
+// ... + positions). TapeGpt is made for the longest document's positions and
+// grows only past them; samples end within them (DataShape).
 inline double tape_activations(const ModelConfig& c, int vocab, int positions) {
-  const double e = c.n_embd, n = positions;
-  const double per_position = 3 * e + 2 + c.n_layer * (15 * e + 3) + 2.0 * vocab + 1;
-  return 2.0 * c.n_layer * c.block_size * e + n * per_position +
-         c.n_layer * c.n_head * footprint_detail::triangle(n) + n + 1;
+  const TapeShape s(c, vocab, TapeShape::Index::skip);
+  const double n = positions;
+  return n * (s.record + s.grad_record + 2.0 * double(s.kv_stride) + 2) +
+         s.attention_per_key() * footprint_detail::triangle(n);
 }
-inline double tape_run_bytes(const ModelConfig& c, int vocab, int positions) {
-  const double params = double(ParamLayout(c, vocab).total);
-  const double ops = positions * (4.0 + 11.0 * c.n_layer) + 2;
-  return 8 * (3 + 1) * tape_activations(c, vocab, positions) + 3 * 40 * ops + 4 * 8 * params;
+
+// The bytes of a tape run besides the baseline and the dataset: its
+// activations, and its parameters: the forward's weights in tape order
+// (padded), the map from ParamLayout's order to it, and the gradients and
+// Adam's two moments, padded like the weights for the fast tape, in
+// ParamLayout's order beside their own copy of the parameters for the exact one.
+inline double tape_run_bytes(const ModelConfig& c, int vocab, int positions, bool exact) {
+  const TapeShape s(c, vocab, TapeShape::Index::skip);
+  const double params = double(ParamLayout(c, vocab).total), padded = double(s.num_params);
+  const double parameters = exact ? padded + 4 * params : 4 * padded;
+  return 8 * (tape_activations(c, vocab, positions) + parameters + params);
 }
 
 }  // namespace mga

@@ -15,6 +15,7 @@
 
 #include "allocators/policy.hpp"
 #include "core/node.hpp"
+#include "core/python_pow.hpp"
 
 namespace mga {
 
@@ -73,9 +74,9 @@ class Graph {
     const double grads[2] = {node(b).data, node(a).data};
     return make(node(a).data * node(b).data, 2, kids, grads);
   }
-  Ref pow(const Ref& a, double exponent) {
-    const double grads[1] = {exponent * std::pow(node(a).data, exponent - 1)};
-    return make(std::pow(node(a).data, exponent), 1, &a, grads);
+  Ref pow(const Ref& a, double exponent) {  // Python's float ** is libm's pow: python_pow
+    const double grads[1] = {exponent * python_pow(node(a).data, exponent - 1)};
+    return make(python_pow(node(a).data, exponent), 1, &a, grads);
   }
   Ref log(const Ref& a) {
     const double grads[1] = {1 / node(a).data};
@@ -98,7 +99,7 @@ class Graph {
   Ref neg(const Ref& a) { return mul(a, -1.0); }                      // -a is a * -1
   Ref sub(const Ref& a, double c) { return add(a, -c); }              // a - c is a + (-c)
   Ref div(const Ref& a, const Ref& b) { return mul(a, pow(b, -1)); }  // a / b is a * b**-1
-  Ref div(const Ref& a, double c) { return mul(a, std::pow(c, -1.0)); }
+  Ref div(const Ref& a, double c) { return mul(a, python_pow(c, -1.0)); }
 
   // sum(xs): Python starts from int 0, and `0 + x0` becomes `x0 + Value(0)`.
   Ref sum(std::span<const Ref> xs) {

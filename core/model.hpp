@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/python_pow.hpp"
 #include "core/rng.hpp"
 
 namespace mga {
@@ -125,7 +126,7 @@ class Gpt {
         for (std::size_t t = 0; t < keys.size(); ++t) {
           Ref dot = g.add(g.mul(q[hs], keys[t][hs]), 0.0);
           for (int j = 1; j < head_dim; ++j) dot = g.add(dot, g.mul(q[hs + j], keys[t][hs + j]));
-          attn_logits.push_back(g.div(dot, std::pow(double(head_dim), 0.5)));
+          attn_logits.push_back(g.div(dot, python_pow(double(head_dim), 0.5)));
         }
         Vector attn_weights = softmax(g, attn_logits);
         for (int j = 0; j < head_dim; ++j) {

@@ -47,6 +47,40 @@ std::optional<Seed> Seed::parse(std::string_view text) {
   return seed;
 }
 
+std::optional<Seed> Seed::plus(std::uint32_t offset) const {
+  // On the decimal digits: magnitude + offset, or for a negative n,
+  // -(magnitude - offset) when the magnitude is at least the offset, else
+  // offset - magnitude (which is then below 2^32).
+  std::string digits = decimal_.substr(negative() ? 1 : 0);
+  const bool magnitude_at_least_offset =
+      digits.size() > 10 || std::stoull(digits) >= std::uint64_t(offset);
+  std::string sign;
+  if (!negative()) {
+    std::uint64_t carry = offset;
+    for (std::size_t i = digits.size(); i-- > 0 && carry != 0;) {
+      const std::uint64_t sum = std::uint64_t(digits[i] - '0') + carry;
+      digits[i] = char('0' + sum % 10);
+      carry = sum / 10;
+    }
+    if (carry != 0) digits.insert(0, std::to_string(carry));
+  } else if (magnitude_at_least_offset) {
+    sign = "-";
+    std::uint64_t borrow = offset;
+    for (std::size_t i = digits.size(); i-- > 0 && borrow != 0;) {
+      int digit = (digits[i] - '0') - int(borrow % 10);
+      borrow /= 10;
+      if (digit < 0) {
+        digit += 10;
+        ++borrow;
+      }
+      digits[i] = char('0' + digit);
+    }
+  } else {
+    digits = std::to_string(std::uint64_t(offset) - std::stoull(digits));
+  }
+  return parse(sign + digits);  // drops leading zeros and "-0", checks the length
+}
+
 std::vector<std::uint32_t> Seed::key() const {
   return words_.empty() ? std::vector<std::uint32_t>{0} : words_;
 }

@@ -39,6 +39,9 @@ class Seed {
   // The value as a canonical decimal integer (no '+', no leading zeros): what
   // the JSON records and workers are given.
   const std::string& decimal() const { return decimal_; }
+  // This integer plus `offset`, as Python's n + offset (bench_train --threads
+  // gives replica i the seed n + i); nullopt past kMaxDigits digits.
+  std::optional<Seed> plus(std::uint32_t offset) const;
   // microgpt.ts's mulberry32(seed) keeps `seed | 0`, the value modulo 2^32.
   // JavaScript numbers hold integers exactly up to 2^53 - 1; beyond that
   // microgpt.ts could not have been given the seed, so: nullopt.

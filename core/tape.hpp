@@ -1,7 +1,8 @@
 // The tape engines (--engine tape and --engine tape-exact): microgpt without
 // nodes. The parameters are one flat array; a step keeps, for each position,
 // the activations backward needs in one flat record (and their gradients in
-// another), and the query, key and value of every position in a KV cache.
+// another) and its attention rows, and the query, key and value of every
+// position in a KV cache, all sized for the positions used (TapeGpt).
 // core/tape_shape.hpp lays them out; this file runs the forward pass, which
 // both tapes share: every value is computed from the same operands, summed in
 // the same order, as microgpt.py (and Gpt in core/model.hpp) computes it, so a
@@ -20,38 +21,59 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape_kernels.hpp"
 #include "core/tape_shape.hpp"
 
 namespace mga {
 
-// The forward pass over weights in tape order, and the step's storage: a
-// record of activations and one of gradients per position, and the KV cache
-// (with room for its gradients).
+// The forward pass over weights in tape order, and the storage of the
+// positions it runs: per position of the last forward a record of
+// activations, one of gradients and the position's attention rows (an exp
+// and a weight per head for each position it attends to), and the KV cache
+// of every position so far (with room for its gradients). Training runs a
+// document's positions at once (first = 0) and keeps them all for backward;
+// sampling runs one position at a time (first = pos), so only the KV cache
+// grows with a sample. The storage is sized for the positions of a run's
+// longest document and grows when a forward needs more: never with
+// block_size alone.
 class TapeGpt {
  public:
-  TapeGpt(const ModelConfig& config, int vocab_size)
-      : shape_(config, vocab_size),
-        records_(std::size_t(shape_.block) * shape_.record, 0.0),
-        grads_(std::size_t(shape_.block) * shape_.grad_record, 0.0),
-        cache_(std::size_t(shape_.layers) * shape_.block * shape_.qkv_p, 0.0),
-        dcache_(cache_.size(), 0.0) {}
+  TapeGpt(const ModelConfig& config, int vocab_size, int positions = 1)
+      : shape_(config, vocab_size) {
+    reserve(0, positions);
+  }
 
   const TapeShape& shape() const { return shape_; }
-  double* record(int pos) { return records_.data() + std::size_t(pos) * shape_.record; }
-  double* grad(int pos) { return grads_.data() + std::size_t(pos) * shape_.grad_record; }
-  // [q | k | v] of a position, and d loss / d them.
+  // Position pos of the last forward's [first, end).
+  double* record(int pos) { return records_.data() + slot(pos) * shape_.record; }
+  double* grad(int pos) { return grads_.data() + slot(pos) * shape_.grad_record; }
+  double* logits(int pos) { return record(pos) + shape_.exps; }
+  // Position pos's attention in a layer: head h's exp(logit - max) over
+  // positions 0..pos at h * (pos + 1), the weights heads * (pos + 1) later.
+  double* attention_exps(int layer, int pos) {
+    const std::size_t keys = std::size_t(pos) + 1;
+    return attention_.data() +
+           (keys_before(pos) - keys_before(first_)) * shape_.attention_per_key() +
+           std::size_t(layer) * 2 * shape_.heads * keys;
+  }
+  double* attention_weights(int layer, int pos) {
+    return attention_exps(layer, pos) + std::size_t(shape_.heads) * (pos + 1);
+  }
+  // [q | k | v] of any position so far, and d loss / d them (a layer's
+  // positions are shape().kv_stride apart).
   double* qkv(int layer, int pos) { return cache_.data() + cache_offset(layer, pos); }
   double* dqkv(int layer, int pos) { return dcache_.data() + cache_offset(layer, pos); }
-  double* logits(int pos) { return record(pos) + shape_.exps; }
 
   // gpt(token_id, pos_id, keys, values) for positions [first, end) of one
   // document, tokens[k] at position first + k, with weights w (tape order):
   // fills their records and the cache (positions before `first` must be in
   // it), and leaves their logits at logits(pos).
   void forward(const double* w, const int* tokens, int first, int end) {
+    reserve(first, end);
+    first_ = first;
     const TapeShape& s = shape_;
-    const std::size_t rec = std::size_t(s.record), qkv_p = std::size_t(s.qkv_p);
+    const std::size_t rec = std::size_t(s.record);
     const int n = end - first;
     double* r0 = record(first);
     for (int pos = first; pos < end; ++pos) {
@@ -68,7 +90,7 @@ class TapeGpt {
         double* r = record(pos);
         rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms);
       }
-      simd::matmul(w + p.qkv, s.qkv_p, r0 + a.xn1, rec, s.embd, qkv(l, first), qkv_p, n);
+      simd::matmul(w + p.qkv, s.qkv_p, r0 + a.xn1, rec, s.embd, qkv(l, first), s.kv_stride, n);
       for (int pos = first; pos < end; ++pos) attention(l, pos, record(pos));
       simd::matmul(w + p.wo, s.embd_p, r0 + a.xa, rec, s.embd, r0 + a.x1, rec, n);
       for (int pos = first; pos < end; ++pos) {
@@ -97,26 +119,45 @@ class TapeGpt {
     double* r = record(pos);
     const TapeShape& s = shape_;
     r[s.ce] = softmax(r + s.exps, r + s.probs, s.vocab);
-    r[s.ce + 1] = std::pow(r[s.ce], -1.0);
+    r[s.ce + 1] = python_pow(r[s.ce], -1.0);
     r[s.ce + 2] = -std::log(r[s.probs + target]);
     return r[s.ce + 2];
   }
 
   // microgpt.py's softmax: x becomes exp(x - max), probs each exp times
-  // sum**-1 (GCC folds `**-1` into 1 / sum, as in Graph::div). Returns the sum.
+  // sum**-1 (libm's pow, as in Graph::div). Returns the sum.
   static double softmax(double* x, double* probs, int n) {
     double max_val = x[0];
     for (int i = 1; i < n; ++i) max_val = x[i] > max_val ? x[i] : max_val;
     double total = 0;
     for (int i = 0; i < n; ++i) total += (x[i] = std::exp(x[i] - max_val));
-    const double inv = std::pow(total, -1.0);
+    const double inv = python_pow(total, -1.0);
     for (int i = 0; i < n; ++i) probs[i] = x[i] * inv;
     return total;
   }
 
  private:
+  std::size_t slot(int pos) const { return std::size_t(pos - first_); }
   std::size_t cache_offset(int layer, int pos) const {
-    return (std::size_t(layer) * shape_.block + pos) * shape_.qkv_p;
+    return std::size_t(pos) * shape_.kv_stride + std::size_t(layer) * shape_.qkv_p;
+  }
+  // Keys attended to by positions 0..pos-1: 1 + 2 + ... + pos.
+  static std::size_t keys_before(int pos) { return std::size_t(pos) * (pos + 1) / 2; }
+
+  // Room for a forward over [first, end): records, gradients and attention
+  // rows for its positions, the cache for positions 0..end-1. Buffers only
+  // grow, and keep their contents (the cache's earlier positions).
+  void reserve(int first, int end) {
+    const TapeShape& s = shape_;
+    const std::size_t n = std::size_t(end - first);
+    auto grow = [](simd::Doubles& buffer, std::size_t size) {
+      if (buffer.size() < size) buffer.resize(size);
+    };
+    grow(records_, n * s.record);
+    grow(grads_, n * s.grad_record);
+    grow(attention_, (keys_before(end) - keys_before(first)) * s.attention_per_key());
+    grow(cache_, std::size_t(end) * s.kv_stride);
+    grow(dcache_, std::size_t(end) * s.kv_stride);
   }
 
   // ms = sum(xi * xi) / n; scale = (ms + 1e-5) ** -0.5; [xi * scale]
@@ -124,7 +165,7 @@ class TapeGpt {
     double ms = 0;
     for (int i = 0; i < shape_.embd; ++i) ms += x[i] * x[i];
     saved[0] = ms * shape_.inv_embd + 1e-5;
-    saved[1] = std::pow(saved[0], -0.5);
+    saved[1] = python_pow(saved[0], -0.5);
     for (int i = 0; i < shape_.embd; ++i) out[i] = x[i] * saved[1];
   }
 
@@ -146,46 +187,48 @@ class TapeGpt {
     const TapeShape& s = shape_;
     const auto& a = s.layer_acts[layer];
     const int positions = pos + 1, hd = HeadDim > 0 ? HeadDim : s.head_dim;
-    const std::size_t stride = std::size_t(s.qkv_p);
+    const std::size_t stride = s.kv_stride;
     const double* q = qkv(layer, pos);
     const double* keys = qkv(layer, 0) + s.embd;
     const double* values = qkv(layer, 0) + 2 * s.embd;
-    double* __restrict exps = r + a.att_exp;  // head h's at h * block
-    double* __restrict weights = r + a.att_w;
+    double* __restrict exps = attention_exps(layer, pos);  // head h's at h * positions
+    double* __restrict weights = attention_weights(layer, pos);
     double* __restrict totals = r + a.att_total;
     for (int h = 0; h < s.heads; ++h) {  // attn_logits = q . k_t / head_dim**0.5
       for (int t = 0; t < positions; ++t) {
         const double* k = keys + t * stride + h * hd;
         double dot = 0;
         for (int j = 0; j < hd; ++j) dot += q[h * hd + j] * k[j];
-        exps[h * s.block + t] = dot * s.inv_sqrt_head_dim;
+        exps[h * positions + t] = dot * s.inv_sqrt_head_dim;
       }
     }
     for (int h = 0; h < s.heads; ++h) {  // exp(logit - max)
-      double* e = exps + h * s.block;
+      double* e = exps + h * positions;
       double max_val = e[0];
       for (int t = 1; t < positions; ++t) max_val = e[t] > max_val ? e[t] : max_val;
       for (int t = 0; t < positions; ++t) e[t] = std::exp(e[t] - max_val);
     }
     for (int h = 0; h < s.heads; ++h) {  // their sum, from 0, and exp * sum**-1
       double total = 0;
-      for (int t = 0; t < positions; ++t) total += exps[h * s.block + t];
+      for (int t = 0; t < positions; ++t) total += exps[h * positions + t];
       totals[h] = total;
-      const double inv = std::pow(total, -1.0);
-      for (int t = 0; t < positions; ++t) weights[h * s.block + t] = exps[h * s.block + t] * inv;
+      const double inv = python_pow(total, -1.0);
+      for (int t = 0; t < positions; ++t)
+        weights[h * positions + t] = exps[h * positions + t] * inv;
     }
     for (int h = 0; h < s.heads; ++h) {  // out_j = sum_t w_t v_t[j]
       for (int j = 0; j < hd; ++j) {
         double out = 0;
         for (int t = 0; t < positions; ++t)
-          out += weights[h * s.block + t] * values[t * stride + h * hd + j];
+          out += weights[h * positions + t] * values[t * stride + h * hd + j];
         r[a.xa + h * hd + j] = out;
       }
     }
   }
 
   TapeShape shape_;
-  simd::Doubles records_, grads_, cache_, dcache_;
+  int first_ = 0;  // the last forward's first position: record(first_) is the first record
+  simd::Doubles records_, grads_, attention_, cache_, dcache_;
 };
 
 }  // namespace mga

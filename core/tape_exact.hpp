@@ -34,14 +34,16 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape.hpp"
 
 namespace mga {
 
 class TapeExactBackward {
  public:
-  TapeExactBackward(const TapeShape& s, const ParamLayout& layout)
-      : layout_(layout), gw_(std::size_t(s.block)), gdot_(std::size_t(s.block)) {
+  // Scratch for `positions` positions; a longer document grows it.
+  TapeExactBackward(const TapeShape& s, const ParamLayout& layout, int positions)
+      : layout_(layout), gw_(std::size_t(positions)), gdot_(std::size_t(positions)) {
     // Row indices from the largest matrix's last row down to 0; a matrix of
     // r rows uses the last r of them.
     descending_.resize(std::size_t(std::max({s.vocab, s.hidden, 3 * s.embd})));
@@ -68,7 +70,11 @@ class TapeExactBackward {
   // the n positions of -log p(tokens[pos + 1]), as Gpt::loss builds it.
   void run(TapeGpt& net, const double* p, double* dp, const std::vector<int>& tokens, int n) {
     const TapeShape& s = net.shape();
-    for (int l = 0; l < s.layers; ++l) std::fill_n(net.dqkv(l, 0), std::size_t(n) * s.qkv_p, 0.0);
+    if (gw_.size() < std::size_t(n)) {
+      gw_.resize(std::size_t(n));
+      gdot_.resize(std::size_t(n));
+    }
+    std::fill_n(net.dqkv(0, 0), std::size_t(n) * s.kv_stride, 0.0);  // every layer's
     // loss = sum(losses) * (1 / n); every losses[pos] gets its grad through the sum
     const double dloss = 0.0 + (1.0 / n) * 1.0;
     for (int pos = n - 1; pos >= 0; --pos) {
@@ -122,7 +128,7 @@ class TapeExactBackward {
       weight_grads(dp, m.mlp_fc1, r0 + a.xn2, rec, g0 + d.dhp, grec, n);
       weight_grads(dp, m.attn_wo, r0 + a.xa, rec, g0 + d.dx1, grec, n);
       const Matrix qkv{m.attn_wq.first, 3 * s.embd, s.embd};
-      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), std::size_t(s.qkv_p), n);
+      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), s.kv_stride, n);
     }
   }
 
@@ -137,7 +143,7 @@ class TapeExactBackward {
     const double dprob = 0.0 + (1 / r[s.probs + target]) * dlog;  // log(p)
     const double de_target = 0.0 + inv_total * dprob;             // p = e_target * inv_total
     const double dinv = 0.0 + e[target] * dprob;
-    const double dtotal = 0.0 + (-1.0 * std::pow(total, -2.0)) * dinv;  // inv = total**-1
+    const double dtotal = 0.0 + (-1.0 * python_pow(total, -2.0)) * dinv;  // inv = total**-1
     for (int o = 0; o < s.vocab; ++o) {
       const double de = (o == target ? de_target : 0.0) + 1.0 * dtotal;  // total = sum(exps)
       dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                        // e = exp(logit - max)
@@ -225,7 +231,7 @@ class TapeExactBackward {
       dx[i] += norm[1] * dout[i];
       dscale += x[i] * dout[i];
     }
-    const double dms_eps = 0.0 + (-0.5 * std::pow(norm[0], -1.5)) * dscale;
+    const double dms_eps = 0.0 + (-0.5 * python_pow(norm[0], -1.5)) * dscale;
     const double dms = 0.0 + s.inv_embd * (0.0 + 1.0 * dms_eps);
     for (int i = 0; i < s.embd; ++i) {  // x_i * x_i: x_i is both children
       const double dsquare = 0.0 + 1.0 * dms;
@@ -246,9 +252,9 @@ class TapeExactBackward {
     double* dq = net.dqkv(l, pos);
     for (int h = 0; h < s.heads; ++h) {
       const int hs = h * s.head_dim;
-      const double* e = r + a.att_exp + h * s.block;
-      const double* w = r + a.att_w + h * s.block;
-      const double total = r[a.att_total + h], inv_total = std::pow(total, -1.0);
+      const double* e = net.attention_exps(l, pos) + h * (pos + 1);
+      const double* w = net.attention_weights(l, pos) + h * (pos + 1);
+      const double total = r[a.att_total + h], inv_total = python_pow(total, -1.0);
       std::fill_n(gw_.begin(), pos + 1, 0.0);
       for (int j = s.head_dim - 1; j >= 0; --j) {
         for (int t = pos; t >= 0; --t) {
@@ -259,7 +265,7 @@ class TapeExactBackward {
         }
       }
       // w_t = e_t * total**-1 (a ** node per t), total = sum(e), e_t = exp(logit_t - max)
-      const double dinv_local = -1.0 * std::pow(total, -2.0);
+      const double dinv_local = -1.0 * python_pow(total, -2.0);
       double dtotal = 0.0;
       for (int t = pos; t >= 0; --t) {
         gdot_[t] = 0.0 + inv_total * gw_[t];  // d/de_t, first term

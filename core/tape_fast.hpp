@@ -22,7 +22,8 @@ namespace mga {
 
 class TapeFastBackward {
  public:
-  explicit TapeFastBackward(const TapeShape& s) : dw_att_(std::size_t(s.block)) {}
+  // Scratch for `positions` positions; a longer document grows it.
+  explicit TapeFastBackward(int positions) : dw_att_(std::size_t(positions)) {}
 
   // Adds d loss / d w into dw (both tape order) for loss = mean over the n
   // positions of -log p(tokens[pos + 1]).
@@ -31,7 +32,8 @@ class TapeFastBackward {
     const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
     const double* r0 = net.record(0);
     double* g0 = net.grad(0);
-    for (int l = 0; l < s.layers; ++l) clear(net.dqkv(l, 0), n * s.qkv_p);
+    if (dw_att_.size() < std::size_t(n)) dw_att_.resize(std::size_t(n));
+    std::fill_n(net.dqkv(0, 0), std::size_t(n) * s.kv_stride, 0.0);  // every layer's
     const double dloss = 1.0 / n;
     for (int pos = 0; pos < n; ++pos) {
       const double* r = net.record(pos);
@@ -68,8 +70,8 @@ class TapeFastBackward {
       // the attention, then q, k, v and rmsnorm: d/dx, the layer's input
       for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
       for (int pos = 0; pos < n; ++pos) clear(net.grad(pos) + s.dxn, s.embd);
-      simd::matmul_backward_x(w + p.qkv, s.qkv_p, net.dqkv(l, 0), s.qkv_p, s.embd, g0 + s.dxn, grec,
-                              n);
+      simd::matmul_backward_x(w + p.qkv, s.qkv_p, net.dqkv(l, 0), s.kv_stride, s.embd, g0 + s.dxn,
+                              grec, n);
       for (int pos = 0; pos < n; ++pos) {
         const double* r = net.record(pos);
         double* g = net.grad(pos);
@@ -100,7 +102,8 @@ class TapeFastBackward {
       simd::outer_sums(dw + p.fc2, s.embd_p, r0 + a.h, rec, g0 + d.dx2, grec, s.hidden, n);
       simd::outer_sums(dw + p.fc1, s.hidden_p, r0 + a.xn2, rec, g0 + d.dhp, grec, s.embd, n);
       simd::outer_sums(dw + p.wo, s.embd_p, r0 + a.xa, rec, g0 + d.dx1, grec, s.embd, n);
-      simd::outer_sums(dw + p.qkv, s.qkv_p, r0 + a.xn1, rec, net.dqkv(l, 0), s.qkv_p, s.embd, n);
+      simd::outer_sums(dw + p.qkv, s.qkv_p, r0 + a.xn1, rec, net.dqkv(l, 0), s.kv_stride, s.embd,
+                       n);
     }
   }
 
@@ -117,8 +120,6 @@ class TapeFastBackward {
   // 0..pos) into the cache's gradients.
   void attention(TapeGpt& net, int l, int pos) {
     const TapeShape& s = net.shape();
-    const auto& a = s.layer_acts[l];
-    const double* r = net.record(pos);
     const double* dout_all = net.grad(pos) + s.layer_grads[l].dxa;
     const double* q = net.qkv(l, pos);
     double* dq = net.dqkv(l, pos);
@@ -126,12 +127,12 @@ class TapeFastBackward {
     double* dcache = net.dqkv(l, 0);
     for (int h = 0; h < s.heads; ++h) {
       const int hs = h * s.head_dim;
-      const double* w = r + a.att_w + h * s.block;
+      const double* w = net.attention_weights(l, pos) + h * (pos + 1);
       const double* dout = dout_all + hs;
       // out = sum_t w_t v_t: dw_t = dout . v_t, dv_t += w_t dout
       double weighted = 0;
       for (int t = 0; t <= pos; ++t) {
-        const std::size_t at = std::size_t(t) * s.qkv_p + 2 * s.embd + hs;
+        const std::size_t at = std::size_t(t) * s.kv_stride + 2 * s.embd + hs;
         double dw = 0;
         for (int j = 0; j < s.head_dim; ++j) {
           dw += dout[j] * cache[at + j];
@@ -143,7 +144,7 @@ class TapeFastBackward {
       // softmax: dlogit_t = w_t (dw_t - sum_r w_r dw_r); logit_t = q . k_t / sqrt(head_dim)
       for (int t = 0; t <= pos; ++t) {
         const double d = w[t] * (dw_att_[t] - weighted) * s.inv_sqrt_head_dim;
-        const std::size_t at = std::size_t(t) * s.qkv_p + s.embd + hs;
+        const std::size_t at = std::size_t(t) * s.kv_stride + s.embd + hs;
         for (int j = 0; j < s.head_dim; ++j) {
           dq[hs + j] += d * cache[at + j];
           dcache[at + j] += d * q[hs + j];

@@ -11,6 +11,7 @@
 // loss and parameter has the node graph's bits.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -20,6 +21,7 @@
 
 #include "core/dataset.hpp"
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/rng.hpp"
 #include "core/tape.hpp"
 #include "core/tape_exact.hpp"
@@ -41,7 +43,8 @@ class TapeTrainer {
       : data_(data),
         config_(config),
         layout_(config.model, data.vocab_size()),
-        net_(config.model, data.vocab_size()),
+        positions_(training_positions(data, config.model)),
+        net_(config.model, data.vocab_size(), positions_),
         w_(net_.shape().num_params, 0.0),
         backward_(make_backward()) {
     const auto& index = net_.shape().tape_index;
@@ -97,7 +100,7 @@ class TapeTrainer {
   std::vector<std::uint32_t> sample(Rng& rng, double temperature) {
     std::vector<std::uint32_t> tokens;
     const int vocab = data_.vocab_size();
-    const double inv_temperature = std::pow(temperature, -1.0);  // `logit / temperature`
+    const double inv_temperature = python_pow(temperature, -1.0);  // `logit / temperature`
     logits_.resize(vocab);
     weights_.resize(vocab);
     int token_id = data_.bos();
@@ -122,17 +125,24 @@ class TapeTrainer {
   }
   // Fused operations run by training, the tape's counterpart of graph nodes.
   std::uint64_t nodes_created() const { return ops_; }
-  // Not counted: the tape makes no allocation after its construction.
+  // Not counted: training allocates nothing after the construction, unless a
+  // document is longer than the data's longest (sampling may grow the KV cache).
   AllocStats alloc_stats() const { return {}; }
 
  private:
   using Backward = std::conditional_t<Mode == TapeMode::fast, TapeFastBackward, TapeExactBackward>;
   Backward make_backward() const {
     if constexpr (Mode == TapeMode::fast) {
-      return Backward(net_.shape());
+      return Backward(positions_);
     } else {
-      return Backward(net_.shape(), layout_);
+      return Backward(net_.shape(), layout_, positions_);
     }
+  }
+
+  // The positions of the longest training step on `data`, which the tape is
+  // made for: a step on a longer document, or a longer sample, grows it.
+  static int training_positions(const Dataset& data, const ModelConfig& model) {
+    return int(std::min<std::size_t>(std::size_t(model.block_size), data.docs.longest() + 1));
   }
 
   // Per position: embedding, rmsnorm, per layer rmsnorm, qkv, attention, wo,
@@ -157,8 +167,8 @@ class TapeTrainer {
 
   // Trainer's update (AdamStep::update), kLanes parameters at a time: the same
   // operations lane by lane (+, *, / are IEEE's, so a lane has a scalar's
-  // bits), Python's ** still std::pow, one lane at a time; then the
-  // forward's copy of each parameter.
+  // bits), Python's ** still libm's pow (python_pow), one lane at a time; then
+  // the forward's copy of each parameter.
   void adam_exact(int step) {
     using simd::vd;
     const AdamStep adam(step, config_.steps);
@@ -174,14 +184,14 @@ class TapeTrainer {
     for (; i + simd::kLanes <= n; i += simd::kLanes) {
       const vd grad = simd::loadu(dp_.data() + i);
       vd grad_squared, root;
-      for (int k = 0; k < simd::kLanes; ++k) grad_squared[k] = std::pow(grad[k], 2);
+      for (int k = 0; k < simd::kLanes; ++k) grad_squared[k] = python_pow(grad[k], 2);
       const vd m = beta1 * simd::loadu(m_.data() + i) + one_minus_beta1 * grad;
       const vd v = beta2 * simd::loadu(v_.data() + i) + one_minus_beta2 * grad_squared;
       simd::storeu(m_.data() + i, m);
       simd::storeu(v_.data() + i, v);
       const vd m_hat = m / m_correction;
       const vd v_hat = v / v_correction;
-      for (int k = 0; k < simd::kLanes; ++k) root[k] = std::pow(v_hat[k], 0.5);
+      for (int k = 0; k < simd::kLanes; ++k) root[k] = python_pow(v_hat[k], 0.5);
       const vd p = simd::loadu(p_.data() + i) - lr_t * m_hat / (root + eps);
       simd::storeu(p_.data() + i, p);
       simd::storeu(dp_.data() + i, vd{});
@@ -194,14 +204,15 @@ class TapeTrainer {
   }
 
   // The same update with its per-step constants hoisted, reciprocals for
-  // microgpt.py's two divisions by the bias corrections, and sqrt for `** 0.5`:
-  // a last-bit difference. Padding lanes stay 0 (no gradient, no moment).
+  // microgpt.py's two divisions by the bias corrections, grad * grad for
+  // `grad ** 2` and sqrt for `** 0.5`: last-bit differences. Padding lanes
+  // stay 0 (no gradient, no moment).
   void adam_fast(int step) {
     using simd::vd;
     const AdamConfig adam;
     const double lr_t = adam.learning_rate * (1 - double(step) / config_.steps);
-    const double inv_m_correction = 1 / (1 - std::pow(adam.beta1, step + 1));
-    const double inv_v_correction = 1 / (1 - std::pow(adam.beta2, step + 1));
+    const double inv_m_correction = 1 / (1 - python_pow(adam.beta1, step + 1));
+    const double inv_v_correction = 1 / (1 - python_pow(adam.beta2, step + 1));
     const vd beta1 = simd::splat(adam.beta1), beta2 = simd::splat(adam.beta2);
     const vd one_minus_beta1 = simd::splat(1 - adam.beta1),
              one_minus_beta2 = simd::splat(1 - adam.beta2);
@@ -224,6 +235,7 @@ class TapeTrainer {
   const Dataset& data_;
   RunConfig config_;
   ParamLayout layout_;
+  int positions_;  // the longest training step's (the tape's initial size)
   TapeGpt net_;
   simd::Doubles w_;           // the forward's weights, tape order (fast: the parameters themselves)
   std::vector<double> p_;     // exact: the parameters, ParamLayout order (w_ holds a copy)

@@ -1,6 +1,9 @@
 // Where the tapes (core/tape.hpp) keep everything for one model shape: the
 // parameters in one flat array, and per position a record of activations and
-// one of their gradients, as offsets computed once.
+// one of their gradients, as offsets computed once. Nothing here grows with
+// block_size but wpe: a position's attention rows (one entry per earlier
+// position) live outside the records, so the tapes' memory follows the
+// positions a run uses (TapeGpt).
 #pragma once
 
 #include <cmath>
@@ -8,6 +11,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/python_pow.hpp"
 #include "core/tape_simd.hpp"
 
 namespace mga {
@@ -18,7 +22,11 @@ namespace mga {
 // simd::kPad), so that a matrix-vector product computes several output rows
 // at once; attn_wq, attn_wk and attn_wv side by side as one matrix.
 struct TapeShape {
-  TapeShape(const ModelConfig& config, int vocab_size)
+  // Index::skip leaves tape_index empty: the sizes alone, for memory estimates
+  // of shapes too large to map (core/footprint.hpp).
+  enum class Index { build, skip };
+
+  TapeShape(const ModelConfig& config, int vocab_size, Index index = Index::build)
       : embd(config.n_embd),
         heads(config.n_head),
         head_dim(config.n_embd / config.n_head),
@@ -29,10 +37,11 @@ struct TapeShape {
         embd_p(simd::padded(embd)),
         hidden_p(simd::padded(hidden)),
         vocab_p(simd::padded(vocab)),
-        qkv_p(simd::padded(3 * embd)) {
+        qkv_p(simd::padded(3 * embd)),
+        kv_stride(std::size_t(layers) * qkv_p) {
     auto param = [this](std::size_t n) {
       const std::size_t at = num_params;
-      num_params += std::size_t(simd::padded(int(n)));
+      num_params += (n + simd::kPad - 1) / simd::kPad * simd::kPad;  // simd::padded, unbounded
       return at;
     };
     wte = param(std::size_t(vocab) * embd);
@@ -44,7 +53,7 @@ struct TapeShape {
                               .fc1 = param(std::size_t(embd) * hidden_p),
                               .fc2 = param(std::size_t(hidden) * embd_p)});
     }
-    map_parameters(ParamLayout(config, vocab_size));
+    if (index == Index::build) map_parameters(ParamLayout(config, vocab_size));
 
     auto act = [this](int n) {
       const int at = record;
@@ -56,8 +65,6 @@ struct TapeShape {
     norm0 = act(2);
     for (int l = 0; l < layers; ++l) {
       layer_acts.push_back({.xn1 = act(embd),
-                            .att_exp = act(heads * block),
-                            .att_w = act(heads * block),
                             .att_total = act(heads),
                             .xa = act(embd),
                             .x1 = act(embd),
@@ -87,9 +94,15 @@ struct TapeShape {
 
   int embd, heads, head_dim, layers, block, vocab, hidden;
   int embd_p, hidden_p, vocab_p, qkv_p;  // padded to simd::kPad
-  // `/ head_dim**0.5` is `* (head_dim**0.5)**-1` (Graph::div; GCC folds `**-1` into 1 / x)
-  double inv_sqrt_head_dim = std::pow(std::pow(double(head_dim), 0.5), -1.0);
-  double inv_embd = std::pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
+  // The KV cache keeps a position's [q | k | v] of every layer together:
+  // doubles from one position's to the next's.
+  std::size_t kv_stride;
+  // Doubles of attention rows per key a position attends to: per layer and
+  // head, the exp(logit - max) and the weight (TapeGpt::attention_exps).
+  int attention_per_key() const { return 2 * layers * heads; }
+  // `/ head_dim**0.5` is `* (head_dim**0.5)**-1` (Graph::div)
+  double inv_sqrt_head_dim = python_pow(python_pow(double(head_dim), 0.5), -1.0);
+  double inv_embd = python_pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
 
   // ---- parameters, tape order ----
   struct LayerParams {
@@ -103,9 +116,7 @@ struct TapeShape {
   // ---- one position's record of activations (offsets into it) ----
   struct LayerActs {
     int xn1;        // rmsnorm(x), the input of q, k, v
-    int att_exp;    // per head, block long: exp(logit - max) of each position
-    int att_w;      // per head: the attention weights
-    int att_total;  // per head: the sum of the exps
+    int att_total;  // per head: the sum of the exps (the exps and weights: TapeGpt)
     int xa;         // attention output
     int x1;         // after the attention's residual add
     int xn2;        // rmsnorm(x1)

@@ -17,6 +17,7 @@
 #include "core/graph.hpp"
 #include "core/model.hpp"
 #include "core/print.hpp"
+#include "core/python_pow.hpp"
 #include "core/rng.hpp"
 
 namespace mga {
@@ -45,7 +46,9 @@ struct RunResult {
   std::vector<double> losses;
   std::vector<std::string> samples;
   PhaseSeconds phases;
-  double train_seconds = 0;       // the whole training loop
+  double train_seconds = 0;  // the whole training loop
+  // When that loop began and ended: lines up replicas trained at once (bench/replicas.hpp).
+  std::chrono::steady_clock::time_point train_start, train_end;
   std::uint64_t train_nodes = 0;  // nodes created by the training steps
   AllocStats train_alloc;         // allocator calls made during the training steps
 };
@@ -63,16 +66,16 @@ struct AdamStep {
   AdamStep(int step, int steps)
       : lr_t(adam.learning_rate * (1 - double(step) / steps)),
         // microgpt.py recomputes these per parameter; they are the same bits every time.
-        m_correction(1 - std::pow(adam.beta1, step + 1)),
-        v_correction(1 - std::pow(adam.beta2, step + 1)) {}
+        m_correction(1 - python_pow(adam.beta1, step + 1)),
+        v_correction(1 - python_pow(adam.beta2, step + 1)) {}
 
-  // Python's `**` is std::pow (GCC makes `grad ** 2` grad * grad, and keeps pow for 0.5).
+  // Python's `**` is libm's pow, `grad ** 2` included (not grad * grad): python_pow.
   void update(double& data, double& grad, double& m, double& v) const {
     m = adam.beta1 * m + (1 - adam.beta1) * grad;
-    v = adam.beta2 * v + (1 - adam.beta2) * std::pow(grad, 2);
+    v = adam.beta2 * v + (1 - adam.beta2) * python_pow(grad, 2);
     const double m_hat = m / m_correction;
     const double v_hat = v / v_correction;
-    data -= lr_t * m_hat / (std::pow(v_hat, 0.5) + adam.eps);
+    data -= lr_t * m_hat / (python_pow(v_hat, 0.5) + adam.eps);
     grad = 0;
   }
 
@@ -232,7 +235,9 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
     result.losses.push_back(trainer.train_step(doc, step, result.phases));
     print(format_step(step + 1, config.steps, result.losses.back(), config.rng));
   }
-  result.train_seconds = std::chrono::duration<double>(Clock::now() - train_start).count();
+  result.train_start = train_start;
+  result.train_end = Clock::now();
+  result.train_seconds = std::chrono::duration<double>(result.train_end - train_start).count();
   result.train_nodes = trainer.nodes_created() - nodes_before;
   const AllocStats alloc_after = trainer.alloc_stats();
   result.train_alloc = {alloc_after.allocations - alloc_before.allocations,

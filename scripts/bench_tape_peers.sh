@@ -79,17 +79,7 @@ peer_dirty=false
   peer_dirty=true
 [[ -r $data ]] || die "dataset $data not found (give --data or set MGA_DATA)"
 data=$(cd "$(dirname "$data")" && echo "$PWD/$(basename "$data")")
-if [[ -z $machine ]]; then
-  # shellcheck source=/dev/null
-  . /etc/os-release
-  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-  case $cpu in
-    *EPYC*) cpu=epyc ;;
-    *Xeon*) cpu=xeon ;;
-    *) cpu=$(echo "$cpu" | tr '[:upper:]' '[:lower:]' | tr -cs 'a-z0-9' '-' | cut -c1-20 | sed 's/-$//') ;;
-  esac
-  machine="${ID}${VERSION_ID%%.*}-${cpu}-$(nproc)vcpu"
-fi
+[[ -n $machine ]] || machine=$("$repo/scripts/machine_name.sh")
 [[ $machine =~ ^[A-Za-z0-9._-]+$ ]] || die "--machine must be a plain directory name, not '$machine'"
 out=${out:-$repo/results/$machine/tape_vs_peers.json}
 mkdir -p "$(dirname "$out")" || die "cannot create $(dirname "$out")"

@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runtimes as rt  # noqa: E402
 
 PROG = "crosslang.py"
-DEFAULT_MACHINE = "debian12-epyc-2vcpu"
 SEED = 42  # the programs' own; the references are for it
 TRAIN_PROGRAM = {"cpython": "microgpt.py", "node": "microgpt.ts", "bun": "microgpt.ts", "deno": "microgpt.ts"}
 CHAIN_PY = rt.REPO / "scripts" / "chain.py"
@@ -98,8 +97,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reference-dir", type=Path, default=rt.REPO.parent / "shared" / "reference",
                         metavar="DIR", help="expected outputs, microgpt_{py,ts}_seed42_steps<N>.txt "
                                             "(default: %(default)s)")
-    parser.add_argument("--machine", default=DEFAULT_MACHINE, metavar="NAME",
-                        help="writes results/NAME/crosslang.json (default: %(default)s)")
+    parser.add_argument("--machine", metavar="NAME",
+                        help="writes results/NAME/crosslang.json (default: what "
+                             "scripts/machine_name.sh prints, e.g. debian12-epyc-2vcpu)")
     parser.add_argument("--out", type=Path, metavar="PATH", help="write the JSON here instead")
     parser.add_argument("--timeout", type=count(1, 86_400), default=3600, metavar="SECONDS",
                         help="per run (default %(default)s)")
@@ -112,6 +112,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.python_repeat = args.repeat
     if args.repeat == args.python_repeat == args.chain_repeat == 0:
         parser.error("nothing to run (--repeat, --python-repeat and --chain-repeat are 0)")
+    if args.machine is None:
+        args.machine = default_machine()
     if not re.fullmatch(r"[A-Za-z0-9._-]+", args.machine):
         parser.error(f"--machine: '{args.machine}' is not a plain directory name")
     if args.out is None:
@@ -128,6 +130,12 @@ def summary(values: list[float]) -> dict | None:
     stddev = statistics.stdev(values) if len(values) > 1 else 0.0  # sample, as bench_train
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "mean": mean,
             "stddev": stddev, "cv": stddev / mean if mean > 0 else 0.0, "repetitions": len(values)}
+
+
+def default_machine() -> str:
+    """This machine's results/ directory name, by the one rule of scripts/machine_name.sh."""
+    return subprocess.run([str(rt.REPO / "scripts" / "machine_name.sh")], check=True,
+                          capture_output=True, text=True).stdout.strip()
 
 
 def machine_context() -> dict:

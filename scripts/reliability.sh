@@ -3,8 +3,10 @@
 #   1. the reliability tests (ctest -L reliability, Release build in build/): hostile input,
 #      output files, the worker protocol with injected faults, seeds, memory, dataset paths
 #   2. scripts/sanitize.sh   ASan/UBSan build, ctest (no slow tests), bench_train --allocator=all
-#   3. scripts/leakcheck.sh  valgrind on bench_train for every policy
-#   4. scripts/fuzz.sh 60    libFuzzer on parse_dataset for 60 s
+#   3. scripts/tsan.sh       ThreadSanitizer build of bench_train alone, then --allocator=all
+#                            --threads 2 --release=all (issue 17)
+#   4. scripts/leakcheck.sh  valgrind on bench_train for every policy
+#   5. scripts/fuzz.sh 60    libFuzzer on parse_dataset for 60 s
 # Measured: 459 s on 2 cores shared with other jobs (load 3-4), build/ built and
 # build-asan/ partly built (stages: 22 s, 310 s, 57 s, 70 s); the ASan build from
 # scratch took about 11 min more under the same load.
@@ -28,6 +30,7 @@ reliability_tests() {
 }
 stage reliability_tests
 stage scripts/sanitize.sh "$@"
+stage scripts/tsan.sh "$@"
 stage scripts/leakcheck.sh "$@"
 stage scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 echo "=== reliability: all passed in $((SECONDS - start)) s ==="

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ASan + UBSan: builds everything in build-asan (CMakePresets.json, preset
 # "asan": MGA_SANITIZE=ON, RelWithDebInfo), runs ctest without the slow tests
-# (label "slow" and the parity tests), then bench_train --allocator=all.
+# (label "slow" and the parity tests), then bench_train --allocator=all, alone
+# and with two replicas and a release thread each (--threads 2 --release=all).
 # The test preset also leaves out two tests that check which library provides
 # malloc: under ASan it is libasan, and mimalloc's mmaps land outside the range
 # mi_is_in_heap_region tracks.
@@ -29,4 +30,7 @@ ctest --preset asan
 # Every policy, each in its own sanitized worker process; a worker that trips a
 # sanitizer exits non-zero and bench_train fails.
 ./build-asan/bench_train --allocator=all --steps 20 --samples 5 "${data[@]}" --quiet
+# The thread axis: a node used after the release thread freed it is caught here.
+./build-asan/bench_train --allocator=all --threads 2 --release=all --steps 10 --samples 2 \
+  "${data[@]}" --quiet
 echo "sanitize.sh: OK"

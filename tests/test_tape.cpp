@@ -201,6 +201,32 @@ TEST(Tape, MatchesMicrogptPyReferenceRun) {
   }
 }
 
+// The tapes are made for the positions of the longest document; a sample
+// that runs past them grows the tape (samples may run to block_size). On
+// three-letter names with a block of 24, barely trained, samples run long:
+// both tapes print what the node graph prints (the exact tape by promise, the
+// fast one as tested above), and the run has samples past the longest document.
+TEST(Tape, SamplesPastTheLongestDocumentGrowTheTape) {
+  const Dataset data = parse_dataset("abc\nbca\ncab\nacb\n");
+  RunConfig config;
+  config.model = {.n_embd = 8, .n_head = 2, .n_layer = 2, .block_size = 24};
+  config.steps = 3;
+  config.samples = 20;
+  std::vector<std::string> graph, fast, exact;
+  run_microgpt<ArenaPolicy>(data, config, [&](const std::string& l) { graph.push_back(l); });
+  run_tape_microgpt(data, config, [&](const std::string& l) { fast.push_back(l); });
+  run_tape_microgpt(
+      data, config, [&](const std::string& l) { exact.push_back(l); }, TapeMode::exact);
+  int past_the_longest = 0;  // "sample  1: " and more than 3 letters
+  for (const std::string& line : graph)
+    past_the_longest += line.starts_with("sample ") && line.size() > 11 + 3;
+  std::printf("%d of %d samples are longer than the longest document\n", past_the_longest,
+              config.samples);
+  EXPECT_GT(past_the_longest, 0);
+  EXPECT_EQ(exact, graph);
+  EXPECT_EQ(fast, graph);
+}
+
 // ---- the exact tape --------------------------------------------------------
 
 const std::vector<ModelConfig>& exact_shapes() {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import math
 
+from . import matrix, threads
 from .crosslang import runtime_order
 from .model import NOISY_CV, PHASES, Results
 from .files import UsageError
@@ -17,6 +18,8 @@ CHART_FILES = {
     "memory": "memory.png",
     "size_ns_per_node": "size_ns_per_node.png",
     "size_rss": "size_rss.png",
+    "threads": "threads.png",
+    matrix.CHART_KEY: matrix.CHART_FILE,
     "decomposition": "decomposition.png",
 }
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -277,6 +280,11 @@ def render(results: Results, figures: dict, size_points) -> dict:
         makers["size_rss"] = lambda: chart_size(
             plt, results, sized, size_points, lambda run: None if run.peak_rss_kib is None else run.peak_rss_kib / 1024,
             "peak RSS (MiB, log)", "Peak resident memory", log_y=True)
+    if any(m.thread_runs for m in machines):
+        makers["threads"] = lambda: threads.chart(plt, machines, results.order)
+    with_matrix = [m for m in machines if figures[m.name].matrix]
+    if with_matrix:
+        makers[matrix.CHART_KEY] = lambda: matrix.chart(plt, with_matrix, figures)
     if any(not case.problem for f in figures.values() for case in f.decomposition):
         makers["decomposition"] = lambda: chart_decomposition(plt, results, figures, machines)
     images = {}

@@ -1,12 +1,13 @@
 """Every figure of one machine, computed once: roles, speed ratios with intervals,
-allocation shares, the throughput comparison with its verdict, and the decomposition
-of each policy's extra time (allocator, layout, other)."""
+allocation shares, the throughput comparison with its verdict, the policy x malloc
+matrix, the no-node ceiling, and the decomposition of each policy's extra time
+(allocator, layout, other)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis, decomposition
+from . import analysis, decomposition, matrix, tapes
 from .analysis import Throughput, Verdict
 from .model import Machine, Results, Roles, machine_roles, topo_order
 
@@ -20,6 +21,8 @@ class Figures:
     throughput: Throughput | None = None
     verdict: Verdict | None = None
     rate_ratios: dict = field(default_factory=dict)  # policy -> Interval (allocs/s vs the baseline)
+    matrix: dict = field(default_factory=dict)  # topo -> matrix.MatrixView
+    ceiling: tapes.Ceiling | None = None
     decomposition: list = field(default_factory=list)  # decomposition.Case per cache-simulation file
 
     @property
@@ -36,6 +39,8 @@ def compute(machine: Machine, order) -> Figures:
         shares = analysis.series_shares(machine, topo, roles)
         if shares is not None:
             figures.shares[topo] = shares
+    figures.matrix = matrix.compute(machine, roles, order)
+    figures.ceiling = tapes.compute(machine, roles)
     if machine.policies:
         figures.throughput = analysis.throughput(machine, roles, order)
     if figures.throughput is not None:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from .cachesim import parse_cachesim
 from .crosslang import parse_crosslang
-from .files import BadFile, as_dict, read_json, warn
+from .files import BadFile, as_dict, read_json, text, warn
 from .gbench import parse_callgrind_summary, parse_gbench
 from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, Machine, Results, TrainRun
-from .training import config_engine, config_shape, config_topo, parse_train_file
+from .peers import TOOL as PEERS_TOOL, parse_peers
+from .threads import is_thread_axis, parse_thread_run
+from .training import config_engine, config_shape, config_topo, parse_train_file, parse_train_run
 
 NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep", "cachesim"}
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
 OLD_CROSSLANG_PRODUCER = "crosslang.sh"
+ALL_MALLOCS = "all"  # bench_train --malloc=all records this as the config's malloc
 
 
 def directory_machine(path: Path, results_dir: Path) -> str | None:
@@ -29,7 +32,7 @@ def directory_machine(path: Path, results_dir: Path) -> str | None:
 
 def context_host(data: dict) -> str | None:
     context = as_dict(data.get("context"))
-    host = context.get("host") or context.get("host_name")
+    host = context.get("host") or context.get("host_name") or context.get("machine")
     return host if isinstance(host, str) and host else None
 
 
@@ -69,10 +72,47 @@ def check_engine_file(config: dict, size_axis: bool) -> str:
     return engine
 
 
+def add_thread_runs(machine: Machine, data: dict, source: str, order: list) -> None:
+    """A file of the thread axis: its runs go to machine.thread_runs only (and to the exactness check:
+    a run's hash is its first replica's, the --seed run's), never into a series or the matrix."""
+    context, config = as_dict(data.get("context")), as_dict(data.get("config"))
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise BadFile("no 'runs' list")
+    added = 0
+    for run in runs:
+        try:
+            train = parse_train_run(run, config, source, text(context, "date"))
+            thread_run = parse_thread_run(run, train)
+        except BadFile as error:
+            warn(f"{source}: skipping {error}")
+            continue
+        machine.thread_runs.append(thread_run)
+        machine.all_runs.append(train)
+        if train.engine == GRAPH_ENGINE and train.name not in order:
+            order.append(train.name)
+        added += 1
+    if not added:
+        raise BadFile("no usable run")
+    if context:
+        machine.contexts.append((source, context))
+
+
+def is_malloc_axis_file(config: dict, runs: list) -> bool:
+    """bench_train --malloc=all, or a file any of whose runs had another process allocator."""
+    return config.get("malloc") == ALL_MALLOCS or any(run.malloc != DEFAULT_MALLOC for run in runs)
+
+
 def add_train_runs(machine: Machine, data: dict, source: str, size_axis: bool, order: list) -> None:
     context, config = as_dict(data.get("context")), as_dict(data.get("config"))
+    if is_thread_axis(config):
+        check_engine_file(config, size_axis)
+        return add_thread_runs(machine, data, source, order)
     engine = check_engine_file(config, size_axis)  # before parsing: an unknown engine skips the whole file
     parsed = parse_train_file(data, source)
+    # The policy x malloc matrix: its glibc cells stay with the other cells of their file,
+    # so that no matrix ratio divides by a run of another file (taken at another time).
+    matrix = engine == GRAPH_ENGINE and not size_axis and is_malloc_axis_file(config, parsed)
     if size_axis:
         machine.size_sources.append((source, context))
     else:
@@ -84,7 +124,10 @@ def add_train_runs(machine: Machine, data: dict, source: str, size_axis: bool, o
         machine.all_runs.append(run)
         if engine == GRAPH_ENGINE and run.name not in order:
             order.append(run.name)
-        if run.malloc != DEFAULT_MALLOC:
+        if matrix:
+            cells = machine.matrix.setdefault(run.topo, {}).setdefault(run.malloc, {})
+            put_run(cells, run, machine, f"{series_label(run, False)}, malloc {run.malloc}")
+        elif run.malloc != DEFAULT_MALLOC:
             machine.other_malloc.append(run)
         elif engine != GRAPH_ENGINE:
             if run.name != engine:  # bench_train names the one run after the engine
@@ -108,9 +151,12 @@ def classify(data) -> str:
                       "(scripts/crosslang.py writes crosslang.json schema 2)")
     if tool in ("bench_train", "crosslang", "cachesim"):
         return tool
+    if tool == PEERS_TOOL:
+        return "peers"
     if isinstance(data.get("benchmarks"), list):
         return "gbench"
-    raise BadFile('not a results file (no "tool": "bench_train", "crosslang" or "cachesim", no "benchmarks" list)')
+    raise BadFile(f'not a results file (no "tool": "bench_train", "crosslang", "cachesim" or "{PEERS_TOOL}", '
+                  'no "benchmarks" list)')
 
 
 def load_results(results_dir: Path) -> Results:
@@ -126,7 +172,7 @@ def load_results(results_dir: Path) -> Results:
         warn(message)
         skipped.append(message)
 
-    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "cachesim": []}
+    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "peers": [], "cachesim": []}
     for path in sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith(".")):
         try:
             data = read_json(path)
@@ -147,7 +193,10 @@ def load_results(results_dir: Path) -> Results:
     use("bench_train", lambda path, data: add_train_runs(
         machine_for(path, data), data, str(path),
         is_size_axis_file(path, results_dir, as_dict(data.get("config"))), order))
+    for machine in machines.values():
+        headline_from_matrix(machine)
     use("crosslang", lambda path, data: add_crosslang(machine_for(path, data), data, str(path)))
+    use("peers", lambda path, data: add_peers(machine_for(path, data), data, str(path)))
     use("gbench", lambda path, data: add_gbench(machine_for(path, data), data, path, order))
     use("cachesim", lambda path, data: add_cachesim(machine_for(path, data), data, str(path)))
 
@@ -165,8 +214,24 @@ def load_results(results_dir: Path) -> Results:
 
     attach_orphans(machines)
     for machine in machines.values():
+        headline_from_matrix(machine)  # again: an orphan may have brought a matrix
         warn_on_config_mismatch(machine)
     return Results(machines, files_used, skipped, order)
+
+
+def headline_from_matrix(machine: Machine) -> None:
+    """An order without a glibc-only file takes its headline series from the matrix's glibc cells."""
+    for topo, by_malloc in machine.matrix.items():
+        if topo not in machine.series and by_malloc.get(DEFAULT_MALLOC):
+            machine.series[topo] = dict(by_malloc[DEFAULT_MALLOC])
+            machine.series_from_matrix.add(topo)
+
+
+def add_peers(machine: Machine, data: dict, source: str) -> None:
+    parsed = parse_peers(data, source)
+    if machine.peers is not None:
+        raise BadFile(f"{machine.name} already has a {PEERS_TOOL} file ({machine.peers.source})")
+    machine.peers = parsed  # its context is shown in its own section: other programs, other builds
 
 
 def add_crosslang(machine: Machine, data: dict, source: str) -> None:
@@ -219,10 +284,18 @@ def attach_orphans(machines: dict) -> None:
         home.size_sources.extend(orphan.size_sources)
         home.all_runs.extend(orphan.all_runs)
         home.other_malloc.extend(orphan.other_malloc)
+        home.thread_runs.extend(orphan.thread_runs)
         home.callgrind = {**orphan.callgrind, **home.callgrind}
         home.cachesim = {**orphan.cachesim, **home.cachesim}
         if home.crosslang is None:
             home.crosslang = orphan.crosslang
+        if home.peers is None:
+            home.peers = orphan.peers
+        for topo, by_malloc in orphan.matrix.items():
+            for malloc, cells in by_malloc.items():
+                for run in cells.values():
+                    put_run(home.matrix.setdefault(topo, {}).setdefault(malloc, {}), run, home,
+                            f"{series_label(run, False)}, malloc {malloc}")
         for key, runs in orphan.size_runs.items():
             for run in runs.values():
                 put_run(home.size_runs.setdefault(key, {}), run, home, series_label(run, True))

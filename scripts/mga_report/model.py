@@ -19,9 +19,12 @@ TOPO_ORDER = ("dfs", "creation", "hashset")
 # bench_train --engine. A config without "engine" ran the node graph, the engine the
 # policies measure; every other engine is kept out of the policy series.
 GRAPH_ENGINE = "graph"
-ENGINE_ORDER = ("graph", "tape")
-# The process-wide allocator (issue 14). Absent means glibc. Until a chart of the
-# policy x process-allocator matrix exists, tables and headline figures use these only.
+# tape: fused ops on flat buffers, forward bit-exact, backward in its own order;
+# tape-exact: the same without nodes and with the node graph's bits (the ceiling).
+EXACT_TAPE_ENGINE = "tape-exact"
+ENGINE_ORDER = ("graph", "tape", EXACT_TAPE_ENGINE)
+# The process-wide allocator (bench_train --malloc). Absent means glibc. The headline
+# series hold glibc runs only; runs of files that ran another one form the matrix.
 DEFAULT_MALLOC = "glibc"
 # Cells whose coefficient of variation is above this are flagged, with advice to re-run.
 NOISY_CV = 0.05
@@ -36,12 +39,20 @@ class Traits:
     frees_per_node: bool = False
     reference_counted: bool = False  # its cost is reference counting; left out of the robust figures
     thread_safe: bool = False
+    cross_thread_release: bool = False  # its nodes can be freed on another thread (--release=background)
     control: bool = False  # a layout control, not a strategy a user picks
     scattered: bool = False  # the control that scatters the reference's nodes (the price of layout)
     compact: bool = False  # the control with smaller nodes and 32-bit handles
+    # Which policies are the standard library's (std::pmr) and which are this project's own
+    # allocators, so the practical answer can pair them (with the same frees_per_node)
+    # without names.
+    standard_library: bool = False
+    hand_written: bool = False
+    recorded: frozenset = field(default=frozenset(), compare=False)  # the names the run recorded
 
-    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe", "control",
-             "scattered", "compact")
+    NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
+             "cross_thread_release", "control", "scattered", "compact", "standard_library", "hand_written")
+    KINDS = ("standard_library", "hand_written")
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,28 @@ class TrainRun:
     @property
     def hashes(self) -> list[str]:
         return [r.output_hash for r in self.reps if r.output_hash is not None]
+
+
+@dataclass
+class ThreadRun:
+    """A run of bench_train's thread axis (--threads, --release): `threads` replicas trained at once in
+    one process, their nodes freed inline or on a release thread each. `train.median_s` is the wall time
+    from the first replica's training loop starting to the last one's ending."""
+
+    train: TrainRun
+    threads: int
+    release: str  # "inline" or "background"
+    oversubscribed: bool  # more threads (replicas, and release threads) than cores
+    replica_seconds: tuple[float, ...]  # the median repetition's replicas, each its own loop
+
+    @property
+    def name(self) -> str:
+        return self.train.name
+
+    @property
+    def steps_per_second(self) -> float:
+        """All replicas' steps per second of wall time (the median repetition)."""
+        return self.threads * self.train.steps / self.train.median_s
 
 
 @dataclass
@@ -203,12 +236,18 @@ class Machine:
     size_runs: dict = field(default_factory=dict)  # (shape, topo) -> policy -> TrainRun
     size_sources: list = field(default_factory=list)  # (source, context) of size-axis files
     engines: dict = field(default_factory=dict)  # non-graph engine -> TrainRun (default shape)
-    other_malloc: list = field(default_factory=list)  # runs under another process allocator
+    # Default-shape graph runs of files that ran another process allocator (the malloc axis):
+    # topo -> malloc -> policy -> TrainRun. Their glibc runs are here, not in `series`.
+    matrix: dict = field(default_factory=dict)
+    series_from_matrix: set = field(default_factory=set)  # topos whose series are the matrix's glibc runs
+    other_malloc: list = field(default_factory=list)  # runs under another malloc that no table shows
+    thread_runs: list = field(default_factory=list)  # ThreadRun: the thread axis (any malloc)
     all_runs: list = field(default_factory=list)  # every run read, for the exactness check
     rate_points: list = field(default_factory=list)
     callgrind: dict = field(default_factory=dict)  # policy -> (source, {key: value})
     cachesim: dict = field(default_factory=dict)  # (shape, topo) -> cachesim.CacheSeries
     crosslang: Crosslang | None = None
+    peers: object = None  # peers.TapePeers of tape_vs_peers.json, if any
 
     @property
     def headline_topo(self) -> str | None:
@@ -261,14 +300,21 @@ class Roles:
     reference_counted: tuple = ()
     controls: tuple = ()
     problems: tuple = ()
+    traits: dict = field(default_factory=dict)  # policy -> Traits
+
+    @property
+    def kinds_known(self) -> bool:
+        """Whether the runs record which policies are the standard library's and which hand-written."""
+        return any(set(Traits.KINDS) <= t.recorded for t in self.traits.values())
 
 
 def machine_roles(machine: Machine, order) -> Roles:
-    """Roles from the traits of every glibc graph run of the machine (any topo or shape)."""
+    """Roles from the traits of every graph run of the machine (any topo, shape or malloc)."""
     traits: dict[str, Traits] = {}
     without: set[str] = set()
     runs = [r for series in machine.series.values() for r in series.values()]
     runs += [r for series in machine.size_runs.values() for r in series.values()]
+    runs += [r for by_malloc in machine.matrix.values() for cells in by_malloc.values() for r in cells.values()]
     for run in runs:
         if run.traits is None:
             without.add(run.name)
@@ -293,4 +339,4 @@ def machine_roles(machine: Machine, order) -> Roles:
     return Roles(known=True, baseline=baseline, no_alloc_reference=reference,
                  reference_counted=tuple(n for n in order(traits) if traits[n].reference_counted),
                  controls=tuple(n for n in order(traits) if traits[n].control),
-                 problems=tuple(problems))
+                 problems=tuple(problems), traits={n: traits[n] for n in order(traits)})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import across, answer, claim, exactness, sections, sections_alloc, sections_decomposition, stats
+from . import (across, answer, claim, exactness, matrix, peers, practical, sections, sections_alloc,
+               sections_decomposition, stats, threads)
 from .exactness import Exactness
 from .fmt import NOISY_MARK
 from .model import Results
@@ -30,6 +31,7 @@ def render(results: Results, figures: dict, checked: Exactness, charts: set) -> 
         lines += sections.section_backward_order(with_policies, order)
     if any(m.series or m.engines for m in machines):
         lines += sections.section_modes(machines, figures, checked)
+    lines += peers.section(machines)
     if with_policies:
         lines += sections.section_phases(with_policies, order, charts)
         lines += sections.section_alloc_share(with_policies, figures, order)
@@ -39,6 +41,10 @@ def render(results: Results, figures: dict, checked: Exactness, charts: set) -> 
     if with_policies:
         lines += sections.section_memory(with_policies, order, charts)
     lines += sections_alloc.section_size(machines, figures, order, charts)
+    lines += matrix.section(machines, figures, charts)
+    lines += threads.section(machines, order, charts)
+    if with_policies:
+        lines += practical.section(with_policies, figures)
     lines += claim.section(machines, figures)
     lines += across.section(machines, figures, order)
     if results.skipped:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import analysis, fmt
+from . import analysis, fmt, tapes
 from .charts import CHART_FILES
 from .exactness import Exactness
 from .figures import Figures
@@ -51,6 +51,11 @@ def roles_sentence(roles: Roles) -> str:
              f"no-alloc reference {fmt.code(roles.no_alloc_reference) if roles.no_alloc_reference else 'none'}",
              "reference-counted " + (fmt.names(roles.reference_counted) or "none"),
              "controls " + (fmt.names(roles.controls) or "none")]
+    if roles.kinds_known:
+        for label, kind in (("standard library", "standard_library"), ("hand-written", "hand_written")):
+            parts.append(f"{label} " + (fmt.names([p for p, t in roles.traits.items() if getattr(t, kind)]) or "none"))
+    else:
+        parts.append("which policies are the standard library's or hand-written: not recorded")
     text = "Roles (from the runs' traits): " + "; ".join(parts) + "."
     if roles.problems:
         text += " Problems: " + "; ".join(roles.problems) + "."
@@ -106,11 +111,15 @@ def section_context(machines: list, figures: dict) -> list[str]:
 
 
 def process_allocator(machine: Machine) -> str:
-    text = f"{DEFAULT_MALLOC} for every run shown"
+    text = f"{DEFAULT_MALLOC} for every run outside *The process allocator*"
+    cells = [r for by_malloc in machine.matrix.values() for runs in by_malloc.values() for r in runs.values()]
+    if cells:
+        mallocs = list(dict.fromkeys(m for by_malloc in machine.matrix.values() for m in by_malloc))
+        text += f"; the policy × malloc matrix has {len(cells)} run(s) under {', '.join(mallocs)}"
     if machine.other_malloc:
         others = sorted({r.malloc for r in machine.other_malloc})
-        text += (f"; {len(machine.other_malloc)} run(s) under {', '.join(others)} are not shown yet (the "
-                 "policy × process-allocator chart does not exist)")
+        text += (f"; {len(machine.other_malloc)} run(s) under {', '.join(others)} on the size axis or another "
+                 "engine are not shown")
     return text
 
 
@@ -226,11 +235,12 @@ def mode_speed(machine: Machine, label: str, run, base) -> str:
 def section_modes(machines: list, figures: dict, exactness: Exactness) -> list[str]:
     lines = ["## Modes", "",
              "The ways bench_train trains the default shape: the no-alloc reference policy (almost no allocator "
-             "work) with each backward order that ran, and each engine other than the node graph (`--engine "
-             "tape` records fused ops on flat buffers instead of a node per op; its allocations are not "
-             "counted). *Speed vs dfs* is the reference's `--topo dfs` time per step divided by the mode's "
-             "(above 1 = faster), with its 95% interval. *Output* comes from the recorded output hashes (see "
-             "*Exactness*).", ""]
+             "work) with each backward order that ran, and each engine other than the node graph: the tapes "
+             "record fused ops on flat buffers instead of a node per op (their allocations are not counted); "
+             "`--engine tape` adds gradients in its own order (forward bit-exact, backward not), `--engine "
+             "tape-exact` in the node graph's order, so every bit is the graph's. *Speed vs dfs* is the "
+             "reference's `--topo dfs` time per step divided by the mode's (above 1 = faster), with its 95% "
+             "interval. *Output* comes from the recorded output hashes (see *Exactness*).", ""]
     shown = [(m, rows) for m in machines if (rows := mode_rows(m, figures[m.name].roles))]
     if not shown:
         return lines + ["No default-shape runs of the no-alloc reference or of another engine.", ""]
@@ -248,6 +258,9 @@ def section_modes(machines: list, figures: dict, exactness: Exactness) -> list[s
         lines += fmt.table(["mode", "median", "min – max", "reps", "steps", "ms/step", "work/step",
                             "speed vs dfs (95% CI)", "output"], cells)
         lines += mixed_builds_note(machine, rows)
+        if machine.engines:
+            fig = figures[machine.name]
+            lines += [" ".join(tapes.sentences(machine, fig.roles, fig.ceiling)), ""]
     return lines
 
 

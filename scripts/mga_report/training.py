@@ -56,7 +56,7 @@ def parse_traits(data, where: str) -> Traits | None:
             warn(f"{where}: trait '{name}' is not true or false; no role is taken from this run")
             return None
         values[name] = value
-    return Traits(**values)
+    return Traits(**values, recorded=frozenset(n for n in Traits.NAMES if n in data))
 
 
 def parse_repetition(data, default_steps) -> Repetition | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 PHASES = ["forward", "backward", "adam", "release"]
 TRAITS = ["baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
-          "control", "scattered", "compact"]
+          "cross_thread_release", "control", "scattered", "compact", "standard_library", "hand_written"]
 
 
 def run(*args: str) -> str:
@@ -38,6 +38,9 @@ def listed() -> dict:
     check(names and text == names, "--list-allocators and --format=json list the same policies")
     for policy in listing["policies"]:
         check(list(policy["traits"]) == TRAITS, f"{policy['name']}: traits {list(policy['traits'])}")
+        reason = policy["single_thread_release_reason"]
+        check((reason is None) == policy["traits"]["cross_thread_release"] and reason != "",
+              f"{policy['name']}: a reason exactly when it cannot release on another thread")
     for trait in ["baseline", "no_alloc_reference"]:
         check(sum(p["traits"][trait] for p in listing["policies"]) == 1, f"exactly one {trait}")
     return listing

@@ -67,6 +67,17 @@ def fixture_runs(path) -> dict:
     return {run["allocator"]: (median_repetition(run), run["train_seconds"]) for run in load(path)["runs"]}
 
 
+def fixture_cells(path) -> dict:
+    """(malloc, policy) -> (median repetition, train_seconds summary) of a bench_train matrix fixture."""
+    return {(run["malloc"], run["allocator"]): (median_repetition(run), run["train_seconds"])
+            for run in load(path)["runs"]}
+
+
+def fixture_mallocs(path) -> list[str]:
+    """The process allocators of a matrix fixture, in the order its runs list them."""
+    return list(dict.fromkeys(run["malloc"] for run in load(path)["runs"]))
+
+
 def fixture_order(path) -> list[str]:
     return [run["allocator"] for run in load(path)["runs"]]
 
@@ -74,8 +85,9 @@ def fixture_order(path) -> list[str]:
 def fixture_roles(path) -> dict:
     """role -> policy name (the single one for baseline / no_alloc_reference, else a list)."""
     runs = load(path)["runs"]
-    names = {role: [r["allocator"] for r in runs if r.get("traits", {}).get(role)]
-             for role in ("baseline", "no_alloc_reference", "reference_counted", "control", "frees_per_node")}
+    names = {role: list(dict.fromkeys(r["allocator"] for r in runs if r.get("traits", {}).get(role)))
+             for role in ("baseline", "no_alloc_reference", "reference_counted", "control", "frees_per_node",
+                          "standard_library", "hand_written")}
     for single in ("baseline", "no_alloc_reference"):
         names[single] = names[single][0] if names[single] else None
     return names

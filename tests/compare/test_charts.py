@@ -2,12 +2,13 @@
 
 import contextlib
 import io
+import shutil
 import tempfile
 import unittest
 from pathlib import Path
 
 from helpers import FIXTURES, PNG_MAGIC, load, make_results_dir
-from mga_report import charts, figures, loading
+from mga_report import charts, figures, loading, threads
 from mga_report.sections_alloc import size_points
 
 
@@ -16,7 +17,9 @@ class ChartTest(unittest.TestCase):
     def setUpClass(cls):
         cls.plt = charts.import_pyplot()
         with tempfile.TemporaryDirectory() as temp:
-            results = make_results_dir(Path(temp), machines=("machine_a", "machine_c"), with_bad_files=False)
+            results = make_results_dir(Path(temp), machines=("machine_a", "machine_c", "machine_m"),
+                                       with_bad_files=False)
+            shutil.copy(FIXTURES / "threads" / "machine_a" / "bench_train_threads.json", results / "machine_a")
             with contextlib.redirect_stderr(io.StringIO()):
                 cls.results = loading.load_results(results)
         cls.figures = figures.compute_all(cls.results)
@@ -56,6 +59,18 @@ class ChartTest(unittest.TestCase):
         annotations = [child.get_text() for child in figure.axes[0].texts]
         for runtime in self.machine.crosslang.chain:
             self.assertIn(runtime, annotations)
+
+    def test_threads_plot_throughput_per_policy_and_the_background_gain(self):
+        figure = threads.chart(self.plt, [self.machine], self.results.order)
+        scaling, gain = figure.axes
+        inline = {r.name for r in self.machine.thread_runs if r.release == threads.INLINE}
+        self.assertEqual(len(scaling.get_lines()), len(inline))
+        ticks = [t.get_text() for t in scaling.get_xticklabels()]
+        self.assertEqual(ticks, ["1", "2", "4" + threads.OVERSUBSCRIBED_MARK], "4 threads on 2 cores")
+        background = {r.name for r in self.machine.thread_runs if r.release == threads.BACKGROUND}
+        self.assertEqual(sorted(t.get_text() for t in gain.get_xticklabels()), sorted(background))
+        self.assertEqual(len(gain.patches), sum(1 for r in self.machine.thread_runs
+                                                if r.release == threads.BACKGROUND))
 
     def test_render_gives_pngs_for_the_data_present(self):
         images = charts.render(self.results, self.figures, size_points)

@@ -124,7 +124,7 @@ class MallocAndSeedTest(unittest.TestCase):
         edit(data)
         (results / "machine_c" / "bench_train_variant.json").write_text(json.dumps(data))
 
-    def test_runs_under_another_process_allocator_are_kept_apart(self):
+    def test_runs_under_another_process_allocator_go_to_the_matrix_not_the_series(self):
         def other_malloc(data):
             for index, run in enumerate(data["runs"]):
                 run["malloc"] = ["preloaded-malloc", "glibc-nofastbins"][index % 2]
@@ -138,8 +138,9 @@ class MallocAndSeedTest(unittest.TestCase):
         self.assertNotIn("appears in", stderr)
         for policy, (_, summary) in dfs.items():
             self.assertEqual(machine.series["dfs"][policy].median_s, summary["median"])
-        self.assertEqual(sorted({r.malloc for r in machine.other_malloc}), ["glibc-nofastbins", "preloaded-malloc"])
-        self.assertEqual(len(machine.other_malloc), len(dfs))
+        self.assertEqual(sorted(machine.matrix["dfs"]), ["glibc-nofastbins", "preloaded-malloc"])
+        self.assertEqual(sum(len(cells) for cells in machine.matrix["dfs"].values()), len(dfs))
+        self.assertEqual(machine.other_malloc, [])
 
     def test_a_config_level_malloc_counts_for_every_run(self):
         def config_malloc(data):
@@ -148,7 +149,20 @@ class MallocAndSeedTest(unittest.TestCase):
             results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
             self.write_variant(results, config_malloc)
             loaded, _ = quiet_load(results)
-        self.assertEqual({r.malloc for r in loaded.machines["machine_c"].other_malloc}, {"glibc-nofastbins"})
+        self.assertEqual(list(loaded.machines["machine_c"].matrix["dfs"]), ["glibc-nofastbins"])
+
+    def test_a_tape_under_another_malloc_is_kept_aside(self):
+        def tape_malloc(data):
+            data["config"]["engine"] = "tape"
+            data["runs"] = [dict(data["runs"][0], allocator="tape", malloc="preloaded-malloc")]
+        with tempfile.TemporaryDirectory() as temp:
+            results = make_results_dir(Path(temp), machines=("machine_c",), with_bad_files=False)
+            self.write_variant(results, tape_malloc)
+            loaded, _ = quiet_load(results)
+        machine = loaded.machines["machine_c"]
+        self.assertEqual([r.malloc for r in machine.other_malloc], ["preloaded-malloc"])
+        self.assertNotIn("tape", machine.engines)
+        self.assertEqual(machine.matrix, {})
 
     def test_any_integer_seed_is_read(self):
         for seed in (-7, 2 ** 64 + 5, 10 ** 400):
