@@ -75,6 +75,7 @@ class ArenaPolicy {
   }
   void free_batch(Batch& /*batch*/) {}  // its chunks are reused as they are
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
 

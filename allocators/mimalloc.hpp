@@ -91,6 +91,7 @@ class MimallocHeapPolicy {
     heap_ = api_.heap_new();
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
 

@@ -82,6 +82,7 @@ class PerNodePolicy {
     batch.count = 0;
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return backend_.stats(); }
   Backend& backend() { return backend_; }

@@ -77,6 +77,7 @@ class PmrMonotonicPolicy {
     ++stats_.frees;
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
   const std::pmr::monotonic_buffer_resource& resource() const { return region_->resource; }

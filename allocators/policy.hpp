@@ -4,12 +4,19 @@
 // policy's name or type.
 //
 // A policy owns the memory of the graph nodes made since its last release():
-//   make()         a new, value-initialized Node, as a Ref (a pointer, or a
-//                  shared_ptr for the reference-counted policy);
+//   make()         a new, value-initialized Node, as a Ref (a pointer, a
+//                  shared_ptr for the reference-counted policy, or a 32-bit
+//                  handle into the policy's own store);
+//   node(ref)      the Node a Ref reaches. Graph, the model and the tests reach
+//                  every node through it and never assume that a Ref is a
+//                  pointer; for a pointer or a shared_ptr it is *ref, which
+//                  costs nothing;
 //   release()      the end of a step: every node made since the last release()
 //                  is given back (a reference-counted policy has nothing left to
 //                  do: its nodes went with their last handle);
 //   borrow(node)   a Ref to a node the policy does not own (a model parameter);
+//                  a policy whose Ref can only reach its own store keeps the
+//                  parameters itself instead (KeepsParameters, below);
 //   stats()        the calls it made to the allocator under it (AllocStats);
 //   name           what bench_train --allocator takes and reports print;
 //   description    one line: how nodes are made and freed;
@@ -32,8 +39,11 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
+#include <span>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/node.hpp"
 
@@ -65,8 +75,17 @@ struct PolicyTraits {
   // the next step's (detach and free_batch above; bench_train
   // --release=background). When false, single_thread_release_reason says why.
   bool cross_thread_release = false;
-  // A layout-control policy rather than an allocator (none yet).
+  // A layout control rather than an allocator: it changes one thing about where
+  // nodes are, to measure what that costs. Reports show it apart from the
+  // strategies a user would pick. Each control says which thing it changes:
   bool control = false;
+  // The no-alloc reference's bump allocation, its nodes placed in a fixed
+  // pseudo-random order over the step's slots: the layout of a fragmented heap
+  // at (almost) no allocator cost. Its gap to the reference is layout alone.
+  bool scattered = false;
+  // Nodes smaller than Node, reached through 32-bit handles into one store:
+  // its gap to the reference is what a tighter layout buys beyond allocation.
+  bool compact = false;
   // Nodes come from a standard-library memory resource (std::pmr): what a
   // C++ program gets without writing an allocator.
   bool standard_library = false;
@@ -89,22 +108,44 @@ void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
   fn("thread_safe", traits.thread_safe);
   fn("cross_thread_release", traits.cross_thread_release);
   fn("control", traits.control);
+  fn("scattered", traits.scattered);
+  fn("compact", traits.compact);
   fn("standard_library", traits.standard_library);
   fn("hand_written", traits.hand_written);
 }
 
+// A policy whose Ref can point at any Node lends Refs to nodes it does not own.
+template <class P>
+concept BorrowsNodes = requires(typename P::Node& node) {
+  { P::borrow(node) } -> std::same_as<typename P::Ref>;
+};
+
+// A policy whose Ref reaches only its own store (an index) keeps the model's
+// parameters there instead: keep_parameters(count) makes `count`
+// value-initialized nodes that every release() keeps and returns the index of
+// the first, parameter(i) is the Ref of the i-th node kept, and parameters()
+// spans all kept nodes until the next make() (a store that grows may move
+// them; their Refs stay valid).
+template <class P>
+concept KeepsParameters = requires(P& policy, std::size_t index) {
+  { policy.keep_parameters(index) } -> std::convertible_to<std::size_t>;
+  { policy.parameter(index) } -> std::same_as<typename P::Ref>;
+  { policy.parameters() } -> std::same_as<std::span<typename P::Node>>;
+};
+
 template <class P>
 concept AllocationPolicy = std::default_initializable<P> &&
-    requires(P& policy, const P& const_policy, typename P::Node& node) {
+    requires(P& policy, const P& const_policy, const typename P::Ref& ref) {
+  typename P::Node;
   typename P::Ref;
   { policy.make() } -> std::same_as<typename P::Ref>;
+  { policy.node(ref) } -> std::same_as<typename P::Node&>;
   policy.release();
-  { P::borrow(node) } -> std::same_as<typename P::Ref>;
   { const_policy.stats() } -> std::convertible_to<const AllocStats&>;
   { P::name } -> std::convertible_to<std::string_view>;
   { P::description } -> std::convertible_to<std::string_view>;
   { P::traits } -> std::convertible_to<PolicyTraits>;
-};
+} &&(BorrowsNodes<P> || KeepsParameters<P>);
 
 // The optional part of the contract.
 template <class P>
@@ -121,6 +162,47 @@ concept ReleasesAcrossThreads = AllocationPolicy<P> &&
   requires std::default_initializable<typename P::Batch> && std::movable<typename P::Batch>;
   { policy.detach(std::move(batch)) } -> std::same_as<typename P::Batch>;
   policy.free_batch(batch);
+};
+
+// The model's parameters: nodes that outlive every step, kept by the policy
+// when it KeepsParameters, else in an array of their own and borrowed.
+template <AllocationPolicy Policy>
+class Parameters {
+ public:
+  using Node = typename Policy::Node;
+  using Ref = typename Policy::Ref;
+
+  // The Refs' array grows by push_back, not reserve(): glibc's later
+  // placement of nodes depends on the blocks made before them, and this is the
+  // sequence the results were measured with (README, Performance).
+  Parameters(Policy& policy, std::size_t count) : policy_(policy) {
+    if constexpr (KeepsParameters<Policy>) {
+      first_ = policy.keep_parameters(count);
+      for (std::size_t i = 0; i < count; ++i) refs_.push_back(policy.parameter(first_ + i));
+    } else {
+      own_.resize(count);
+      for (Node& p : own_) refs_.push_back(Policy::borrow(p));  // own_ never moves
+    }
+  }
+  Parameters(const Parameters&) = delete;  // the Refs point into own_
+  Parameters& operator=(const Parameters&) = delete;
+
+  // Valid until the policy's next make().
+  std::span<Node> nodes() {
+    if constexpr (KeepsParameters<Policy>) {
+      return policy_.parameters().subspan(first_, refs_.size());
+    } else {
+      return own_;
+    }
+  }
+  const Ref& ref(std::size_t index) const { return refs_[index]; }
+  std::size_t size() const { return refs_.size(); }
+
+ private:
+  Policy& policy_;
+  std::size_t first_ = 0;  // the first's index among the nodes the policy keeps
+  std::vector<Node> own_;  // unless the policy keeps them
+  std::vector<Ref> refs_;
 };
 
 }  // namespace mga

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "allocators/arena.hpp"
+#include "allocators/arena_compact.hpp"
+#include "allocators/arena_scattered.hpp"
 #include "allocators/jemalloc.hpp"
 #include "allocators/mimalloc.hpp"
 #include "allocators/new_delete.hpp"
@@ -35,7 +37,9 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                PmrMonotonicPolicy,
                                PmrPoolPolicy,
                                PmrPoolSyncPolicy,
-                               TcmallocPolicy>;
+                               TcmallocPolicy,
+                               ArenaScatteredPolicy,
+                               ArenaCompactPolicy>;
 // clang-format on
 
 // Calls fn(std::type_identity<Policy>{}) for each policy in AllPolicies.
@@ -81,6 +85,10 @@ static_assert(registry_detail::count_with(&PolicyTraits::baseline) == 1,
               "exactly one policy is the baseline");
 static_assert(registry_detail::count_with(&PolicyTraits::no_alloc_reference) == 1,
               "exactly one policy is the no-allocation reference");
+static_assert(registry_detail::count_with(&PolicyTraits::scattered) +
+                      registry_detail::count_with(&PolicyTraits::compact) ==
+                  registry_detail::count_with(&PolicyTraits::control),
+              "every control says what it changes: scattered or compact");
 
 inline std::vector<std::string> policy_names() {
   std::vector<std::string> names;

@@ -86,6 +86,7 @@ class SharedPtrPolicy {
   // handle to them (the loss), which the training loop times as the release phase.
   void release() {}
 
+  static Node& node(const Ref& ref) { return *ref; }
   // A handle that does not own: parameters live in the model, outside any graph.
   static Ref borrow(Node& node) { return Ref(Ref(), &node); }
   const AllocStats& stats() const { return stats_; }

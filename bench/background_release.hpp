@@ -76,7 +76,8 @@ class BackgroundRelease {
     policy_.for_each_node_newest_first(std::forward<Fn>(fn));
   }
 
-  static Ref borrow(Node& node) { return P::borrow(node); }
+  Node& node(const Ref& ref) { return policy_.node(ref); }
+  static Ref borrow(Node& node) requires BorrowsNodes<P> { return P::borrow(node); }
 
   const AllocStats& stats() const {
     std::unique_lock lock(mutex_);

@@ -63,7 +63,7 @@ void chain(benchmark::State& state) {
     Ref acc = g.constant(1.0);
     Ref b = g.constant(0.5);
     for (int i = 0; i < kChainIterations; ++i) acc = g.mul(g.add(acc, b), b);
-    benchmark::DoNotOptimize(acc->data);
+    benchmark::DoNotOptimize(g.node(acc).data);
     const auto release_start = Clock::now();
     acc = Ref{};
     b = Ref{};
@@ -111,6 +111,7 @@ class RecordingPolicy {
     nodes_.clear();
   }
 
+  static Node& node(Ref ref) { return *ref; }
   static Ref borrow(Node& node) { return &node; }
   const AllocStats& stats() const { return stats_; }
 
@@ -164,26 +165,25 @@ void step_graph(benchmark::State& state) {
   using Ref = typename Policy::Ref;
   const StepPattern& pattern = *g_step_pattern;
   Policy policy;
-  std::vector<Node> params(pattern.num_params);
-  std::vector<Ref> param_refs;
-  for (Node& p : params) param_refs.push_back(Policy::borrow(p));
+  Parameters<Policy> params(policy, pattern.num_params);
   std::vector<Ref> made;
   made.reserve(pattern.nodes.size());
   bench::AllocMeter meter(policy);
   double release_seconds = 0;
   for (auto _ : state) {
     for (const StepPattern::Entry& entry : pattern.nodes) {
-      Ref node = policy.make();
-      node->data = 1.0;
-      node->n_children = entry.n_children;
+      Ref ref = policy.make();
+      Node& node = policy.node(ref);
+      node.data = 1.0;
+      node.n_children = entry.n_children;
       for (std::uint32_t j = 0; j < entry.n_children; ++j) {
         const std::int32_t c = entry.child[j];
-        node->children[j] = c >= 0 ? made[std::size_t(c)] : param_refs[std::size_t(~c)];
-        node->local_grads[j] = 1.0;
+        node.children[j] = c >= 0 ? made[std::size_t(c)] : params.ref(std::size_t(~c));
+        node.local_grads[j] = 1.0;
       }
-      made.push_back(std::move(node));
+      made.push_back(std::move(ref));
     }
-    benchmark::DoNotOptimize(made.back()->data);
+    benchmark::DoNotOptimize(policy.node(made.back()).data);
     const auto release_start = Clock::now();
     while (!made.empty()) made.pop_back();
     policy.release();
@@ -216,7 +216,7 @@ void churn(benchmark::State& state) {
   for (auto _ : state) {
     for (int i = 0; i < kChurnBatch; ++i) {
       Ref node = g.mul(a, b);
-      benchmark::DoNotOptimize(node->data);
+      benchmark::DoNotOptimize(g.node(node).data);
       node = Ref{};
       policy.release();
     }

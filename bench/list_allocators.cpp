@@ -1,5 +1,6 @@
 #include "bench/list_allocators.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "allocators/registry.hpp"
@@ -9,8 +10,12 @@
 namespace mga {
 
 void print_allocator_list(std::FILE* out) {
+  int name_width = 0;  // the longest name
   for_each_policy([&]<class P>(std::type_identity<P>) {
-    std::fprintf(out, "%-14s %s\n", std::string(P::name).c_str(),
+    name_width = std::max(name_width, int(P::name.size()));
+  });
+  for_each_policy([&]<class P>(std::type_identity<P>) {
+    std::fprintf(out, "%-*s %s\n", name_width, std::string(P::name).c_str(),
                  std::string(P::description).c_str());
   });
 }

@@ -220,7 +220,9 @@ void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
   const std::string ratio = base ? "vs_" + base->allocator : "vs_base";
   const bool malloc_column =
       std::any_of(all.begin(), all.end(), [](const PolicyRuns& r) { return r.malloc_axis; });
-  std::fprintf(out, "\n%-14s ", "allocator");
+  int name_width = 14;  // the longest name
+  for (const auto& runs : all) name_width = std::max(name_width, int(runs.allocator.size()));
+  std::fprintf(out, "\n%-*s ", name_width, "allocator");
   if (malloc_column) std::fprintf(out, "%-16s ", "malloc");
   std::fprintf(out, "%9s %9s %9s %6s %8s %8s %8s %8s %8s %8s %11s %11s %9s %7s\n", "median_s",
                "min_s", "max_s", "cv%", "ms/step", "ns/node", "fwd_s", "bwd_s", "adam_s", "rel_s",
@@ -230,7 +232,7 @@ void print_table(std::FILE* out, const std::vector<PolicyRuns>& all) {
     const Measurement& m = runs.median_run();
     char speedup[16] = "-";  // how many times faster than the baseline
     if (baseline > 0) std::snprintf(speedup, sizeof speedup, "%.2fx", baseline / time.median);
-    std::fprintf(out, "%-14s ", runs.allocator.c_str());
+    std::fprintf(out, "%-*s ", name_width, runs.allocator.c_str());
     if (malloc_column) std::fprintf(out, "%-16s ", m.malloc.c_str());
     std::fprintf(out,
                  "%9.3f %9.3f %9.3f %6.1f %8.3f %8.2f %8.3f %8.3f %8.3f %8.3f %11.1f %11.0f %9.1f "

@@ -71,14 +71,14 @@ inline double graph_nodes_per_sample(const ModelConfig& c, int vocab, int positi
 
 // ---- memory ------------------------------------------------------------------
 
-// What a policy's node costs, from its types (allocators/ stay untouched).
+// What a policy's node costs, from its Node type and its traits.
 struct NodeCost {
   double node_bytes = 0;      // sizeof(Node)
   bool counted_refs = false;  // Ref is a shared_ptr: a control block per node, 16-byte handles
 };
 template <class Policy>
 NodeCost node_cost_of() {
-  return {double(sizeof(typename Policy::Node)), !std::is_pointer_v<typename Policy::Ref>};
+  return {double(sizeof(typename Policy::Node)), Policy::traits.reference_counted};
 }
 
 // The resident memory of the program before any model: code, libraries,

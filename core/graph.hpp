@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -57,6 +56,9 @@ class Graph {
 
   explicit Graph(Policy& policy, TopoOrder topo = TopoOrder::dfs) : policy_(policy), topo_(topo) {}
 
+  // The node a handle reaches: the one way to it (a Ref need not be a pointer).
+  Node& node(const Ref& ref) const { return policy_.node(ref); }
+
   // Value(x): a leaf. microgpt.py makes one for every Python number that meets a
   // Value (`x + 1e-5`, `x * -1`, `0 + x` in sum()), so they are real nodes here too.
   Ref constant(double x) { return make(x, 0, nullptr, nullptr); }
@@ -65,29 +67,30 @@ class Graph {
   Ref add(const Ref& a, const Ref& b) {
     const Ref kids[2] = {a, b};
     const double grads[2] = {1.0, 1.0};
-    return make(a->data + b->data, 2, kids, grads);
+    return make(node(a).data + node(b).data, 2, kids, grads);
   }
   Ref mul(const Ref& a, const Ref& b) {
     const Ref kids[2] = {a, b};
-    const double grads[2] = {b->data, a->data};
-    return make(a->data * b->data, 2, kids, grads);
+    const double grads[2] = {node(b).data, node(a).data};
+    return make(node(a).data * node(b).data, 2, kids, grads);
   }
   Ref pow(const Ref& a, double exponent) {  // Python's float ** is libm's pow: python_pow
-    const double grads[1] = {exponent * python_pow(a->data, exponent - 1)};
-    return make(python_pow(a->data, exponent), 1, &a, grads);
+    const double grads[1] = {exponent * python_pow(node(a).data, exponent - 1)};
+    return make(python_pow(node(a).data, exponent), 1, &a, grads);
   }
   Ref log(const Ref& a) {
-    const double grads[1] = {1 / a->data};
-    return make(std::log(a->data), 1, &a, grads);
+    const double grads[1] = {1 / node(a).data};
+    return make(std::log(node(a).data), 1, &a, grads);
   }
   Ref exp(const Ref& a) {
-    const double e = std::exp(a->data);  // microgpt.py calls math.exp twice: same bits
+    const double e = std::exp(node(a).data);  // microgpt.py calls math.exp twice: same bits
     const double grads[1] = {e};
     return make(e, 1, &a, grads);
   }
   Ref relu(const Ref& a) {
-    const double grads[1] = {a->data > 0 ? 1.0 : 0.0};
-    return make(a->data > 0 ? a->data : 0.0, 1, &a, grads);
+    const double x = node(a).data;
+    const double grads[1] = {x > 0 ? 1.0 : 0.0};
+    return make(x > 0 ? x : 0.0, 1, &a, grads);
   }
 
   // ---- Python operators that desugar into the ops above ----
@@ -110,22 +113,21 @@ class Graph {
   // With TopoOrder::creation every node made since release() is walked newest
   // first instead, reachable from the root or not (unreachable ones carry grad 0).
   void backward(const Ref& root) {
-    root->grad = 1.0;
-    auto propagate = [](Node* v) {
+    node(root).grad = 1.0;
+    auto propagate = [this](Node* v) {
       for (std::uint32_t j = 0; j < v->n_children; ++j) {
-        std::to_address(v->children[j])->grad += v->local_grads[j] * v->grad;
+        node(v->children[j]).grad += v->local_grads[j] * v->grad;
       }
     };
     if (topo_ == TopoOrder::creation) {
       if constexpr (kPolicyKnowsCreationOrder) {
         policy_.for_each_node_newest_first(propagate);  // the policy's own record of its nodes
       } else {
-        for (auto it = created_.rbegin(); it != created_.rend(); ++it)
-          propagate(std::to_address(*it));
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) propagate(&node(*it));
       }
       return;
     }
-    build_topo(std::to_address(root));
+    build_topo(&node(root));
     for (std::size_t i = topo_size_; i-- > 0;) propagate(topo_order_[i]);
   }
 
@@ -144,19 +146,20 @@ class Graph {
   static constexpr bool kPolicyKnowsCreationOrder = KnowsCreationOrder<Policy>;
 
   Ref make(double data, std::uint32_t n_children, const Ref* kids, const double* grads) {
-    Ref node = policy_.make();
-    node->data = data;
-    node->n_children = n_children;
+    Ref ref = policy_.make();
+    Node& made = node(ref);
+    made.data = data;
+    made.n_children = n_children;
     for (std::uint32_t i = 0; i < n_children; ++i) {
-      node->children[i] = kids[i];
-      node->local_grads[i] = grads[i];
-      if (std::to_address(kids[i])->n_children == 0) node->leaf_children |= std::uint16_t(1u << i);
+      made.children[i] = kids[i];
+      made.local_grads[i] = grads[i];
+      if (node(kids[i]).n_children == 0) made.leaf_children |= std::uint16_t(1u << i);
     }
     ++nodes_created_;
     if constexpr (!kPolicyKnowsCreationOrder) {
-      if (topo_ == TopoOrder::creation) created_.push_back(node);
+      if (topo_ == TopoOrder::creation) created_.push_back(ref);
     }
-    return node;
+    return ref;
   }
 
   // Python: visited.add(v); for child in v._children: build_topo(child); topo.append(v)
@@ -206,7 +209,7 @@ class Graph {
       while (next_child < v->n_children) {
         const std::uint32_t j = next_child++;
         if (!VisitLeaves && (v->leaf_children >> j & 1)) continue;
-        Node* child = std::to_address(v->children[j]);
+        Node* child = &node(v->children[j]);
         if (!first_visit(child)) continue;
         if (VisitLeaves && child->n_children == 0) {
           emit(child);  // a leaf is finished the moment it is seen

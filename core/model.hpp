@@ -87,14 +87,15 @@ class Gpt {
     std::vector<std::vector<Vector>> keys, values;
   };
 
-  // Draws every parameter from rng.gauss(0, 0.08) in ParamLayout's order.
-  Gpt(const ModelConfig& config, int vocab_size, Rng& rng)
-      : config_(config), layout_(config, vocab_size), params_(layout_.total) {
-    for (Node& p : params_) p.data = rng.gauss(0, 0.08);
-    for (Node& p : params_) param_refs_.push_back(Policy::borrow(p));  // params_ never moves
+  // Draws every parameter from rng.gauss(0, 0.08) in ParamLayout's order. The
+  // parameters are borrowed by, or kept in, `policy` (allocators/policy.hpp).
+  Gpt(const ModelConfig& config, int vocab_size, Rng& rng, Policy& policy)
+      : config_(config), layout_(config, vocab_size), params_(policy, layout_.total) {
+    for (Node& p : params_.nodes()) p.data = rng.gauss(0, 0.08);
   }
 
-  std::span<Node> params() { return params_; }
+  // Valid until the policy's next make().
+  std::span<Node> params() { return params_.nodes(); }
   const ModelConfig& config() const { return config_; }
 
   // gpt(token_id, pos_id, keys, values): the logits for the next token, the
@@ -161,8 +162,8 @@ class Gpt {
   }
 
   static Vector softmax(Graph<Policy>& g, const Vector& logits) {
-    double max_val = logits[0]->data;
-    for (const Ref& v : logits) max_val = v->data > max_val ? v->data : max_val;
+    double max_val = g.node(logits[0]).data;
+    for (const Ref& v : logits) max_val = g.node(v).data > max_val ? g.node(v).data : max_val;
     Vector exps;
     exps.reserve(logits.size());
     for (const Ref& v : logits) exps.push_back(g.exp(g.sub(v, max_val)));
@@ -218,7 +219,7 @@ class Gpt {
   }
 
   const Ref& at(const Matrix& m, int row, int col) const {
-    return param_refs_[m.first + std::size_t(row) * m.cols + col];
+    return params_.ref(m.first + std::size_t(row) * m.cols + col);
   }
 
   // ms = sum(xi * xi for xi in x) / len(x); scale = (ms + 1e-5) ** -0.5
@@ -235,8 +236,7 @@ class Gpt {
 
   ModelConfig config_;
   ParamLayout layout_;
-  std::vector<Node> params_;
-  std::vector<Ref> param_refs_;
+  Parameters<Policy> params_;
 };
 
 }  // namespace mga

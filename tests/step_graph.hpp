@@ -13,7 +13,7 @@ namespace mga {
 
 struct StepGraph {
   StepGraph(const Dataset& data, const ModelConfig& config, std::span<const std::uint32_t> doc)
-      : model(config, data.vocab_size(), *make_rng(RngKind::python, 42)) {
+      : model(config, data.vocab_size(), *make_rng(RngKind::python, 42), policy) {
     std::vector<int> tokens;
     positions = step_tokens(doc, data.bos(), config.block_size, tokens);
     Gpt<ArenaPolicy>::KvCache kv(config.n_layer);

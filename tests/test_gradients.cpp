@@ -59,8 +59,8 @@ TEST(Gradients, SharedSubexpressionsAccumulate) {
 TEST(Gradients, SmallModelMatchesFiniteDifferences) {
   const ModelConfig config{.n_embd = 4, .n_head = 2, .n_layer = 1, .block_size = 4};
   PythonRandom rng(3);
-  Gpt<ArenaPolicy> model(config, 5, rng);
   ArenaPolicy policy;
+  Gpt<ArenaPolicy> model(config, 5, rng, policy);
   G g(policy);
   const int tokens[] = {4, 1, 2, 3, 4};
   auto loss = [&] {

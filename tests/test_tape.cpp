@@ -98,7 +98,8 @@ TEST(Tape, GradientsMatchFaithfulEngine) {
 template <TapeMode Mode>
 void expect_gpt_initialisation(const Dataset& data, const ModelConfig& model) {
   auto rng_faithful = make_rng(RngKind::python, 7), rng_tape = make_rng(RngKind::python, 7);
-  Gpt<ArenaPolicy> faithful(model, data.vocab_size(), *rng_faithful);
+  ArenaPolicy policy;
+  Gpt<ArenaPolicy> faithful(model, data.vocab_size(), *rng_faithful, policy);
   RunConfig config;
   config.model = model;
   TapeTrainer<Mode> tape(data, config, *rng_tape);

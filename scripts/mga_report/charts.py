@@ -20,6 +20,7 @@ CHART_FILES = {
     "size_rss": "size_rss.png",
     "threads": "threads.png",
     matrix.CHART_KEY: matrix.CHART_FILE,
+    "decomposition": "decomposition.png",
 }
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -199,6 +200,50 @@ def chart_size(plt, results: Results, machines, size_points, value_of, ylabel: s
     return figure
 
 
+PART_COLORS = {"allocator": "#4c72b0", "layout": "#dd8452", "other": "#b0b0b0"}
+
+
+def chart_decomposition(plt, results: Results, figures: dict, machines):
+    """One panel per machine, shape and order: each policy's extra ns per node over the
+    reference as stacked allocator / layout / other (negative parts to the left), the
+    whisker its 95% interval; controls below a line, hatched."""
+    from matplotlib.patches import Patch
+
+    panels = [(m, case) for m in machines for case in figures[m.name].decomposition if not case.problem]
+    figure, axes_list = plt.subplots(1, len(panels), figsize=(max(7, 6.5 * len(panels)), 5.6), squeeze=False)
+    for axes, (machine, case) in zip(axes_list[0], panels):
+        strategies = {r.policy: r for r in case.rows}
+        rows = [strategies[p] for p in results.order(strategies)] + case.controls
+        for y, row in enumerate(rows):
+            control = row in case.controls
+            left_positive = left_negative = 0.0
+            for part, color in PART_COLORS.items():
+                value = row.parts[part].point
+                left = left_positive if value >= 0 else left_negative
+                axes.barh(y, value, left=left, color=color, edgecolor="black" if control else color,
+                          hatch=NOISY_HATCH if control else None, height=0.7)
+                if value >= 0:
+                    left_positive += value
+                else:
+                    left_negative += value
+            extra = row.extra
+            if extra.available:
+                axes.errorbar(extra.point, y, xerr=[[extra.point - extra.low], [extra.high - extra.point]],
+                              fmt="k|", capsize=3, linewidth=1)
+        if case.controls:
+            axes.axhline(len(strategies) - 0.5, color="black", linewidth=0.8, linestyle="--")
+        axes.axvline(0, color="black", linewidth=0.8)
+        axes.set_yticks(range(len(rows)), [r.policy + (" (control)" if r in case.controls else "") for r in rows])
+        axes.invert_yaxis()
+        axes.set_xlabel(f"extra ns per node over {case.reference} (whisker: 95% interval of the total)")
+        n_embd, _, n_layer, _ = case.shape
+        axes.set_title(f"{machine.name}: n_embd {n_embd}, n_layer {n_layer}, topo {case.topo}", fontsize=10)
+    handles = [Patch(color=c, label=p) for p, c in PART_COLORS.items()]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch=NOISY_HATCH, label="control, not a strategy"))
+    axes_list[0][0].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=4)
+    return figure
+
+
 def import_pyplot():
     try:
         import matplotlib
@@ -240,6 +285,8 @@ def render(results: Results, figures: dict, size_points) -> dict:
     with_matrix = [m for m in machines if figures[m.name].matrix]
     if with_matrix:
         makers[matrix.CHART_KEY] = lambda: matrix.chart(plt, with_matrix, figures)
+    if any(not case.problem for f in figures.values() for case in f.decomposition):
+        makers["decomposition"] = lambda: chart_decomposition(plt, results, figures, machines)
     images = {}
     for key, make in makers.items():
         figure = make()

@@ -22,9 +22,13 @@ Every *.json under --results is read (recursively) and classified by content:
   bench_train --json files ("tool": "bench_train"); crosslang.json of scripts/crosslang.py
   ("tool": "crosslang", schema 2; the schema-1 files of scripts/crosslang.sh are skipped);
   tape_vs_peers.json of scripts/bench_tape_peers.sh ("tool": "bench_tape_peers.sh", schema 1);
-  Google Benchmark JSON (a "benchmarks" list, names family/<policy>); callgrind_<policy>.txt.
+  Google Benchmark JSON (a "benchmarks" list, names family/<policy>); callgrind_<policy>.txt;
+  cache-simulation files of scripts/cachesim.py ("tool": "cachesim", schema 1), which with the
+  bench_train files of the same shape and order give the decomposition of each policy's extra
+  time into allocator, layout and other (REPORT.md, chart decomposition.png).
 A file anywhere below results/<machine>/ belongs to <machine>; files directly under results/
-or under results/{{gbench,charts,callgrind,crosslang,sweep}}/ belong to the host in their context.
+or under results/{{gbench,charts,callgrind,crosslang,sweep,cachesim}}/ belong to the host in their
+context.
 Default-shape training runs under glibc form one series per --topo (headline: dfs); other
 shapes and files under sweep/ form the size axis; the engines "tape" and "tape-exact" appear
 in Modes only. A file of --malloc=all (or with any run under another process allocator than

@@ -1,12 +1,13 @@
 """Every figure of one machine, computed once: roles, speed ratios with intervals,
 allocation shares, the throughput comparison with its verdict, the policy x malloc
-matrix, and the no-node ceiling."""
+matrix, the no-node ceiling, and the decomposition of each policy's extra time
+(allocator, layout, other)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import analysis, matrix, tapes
+from . import analysis, decomposition, matrix, tapes
 from .analysis import Throughput, Verdict
 from .model import Machine, Results, Roles, machine_roles, topo_order
 
@@ -22,6 +23,7 @@ class Figures:
     rate_ratios: dict = field(default_factory=dict)  # policy -> Interval (allocs/s vs the baseline)
     matrix: dict = field(default_factory=dict)  # topo -> matrix.MatrixView
     ceiling: tapes.Ceiling | None = None
+    decomposition: list = field(default_factory=list)  # decomposition.Case per cache-simulation file
 
     @property
     def baseline(self):
@@ -48,6 +50,7 @@ def compute(machine: Machine, order) -> Figures:
                 found = analysis.rate_ratio(machine, figures.throughput, point.policy, roles.baseline)
                 if found is not None:
                     figures.rate_ratios[point.policy] = found
+    figures.decomposition = decomposition.cases(machine)
     return figures
 
 

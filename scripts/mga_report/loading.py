@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cachesim import parse_cachesim
 from .crosslang import parse_crosslang
 from .files import BadFile, as_dict, read_json, text, warn
 from .gbench import parse_callgrind_summary, parse_gbench
@@ -18,7 +19,7 @@ from .peers import TOOL as PEERS_TOOL, parse_peers
 from .threads import is_thread_axis, parse_thread_run
 from .training import config_engine, config_shape, config_topo, parse_train_file, parse_train_run
 
-NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep"}
+NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep", "cachesim"}
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
 OLD_CROSSLANG_PRODUCER = "crosslang.sh"
 ALL_MALLOCS = "all"  # bench_train --malloc=all records this as the config's malloc
@@ -148,13 +149,13 @@ def classify(data) -> str:
     if tool == "bench_train" and isinstance(producer, str) and producer.endswith(OLD_CROSSLANG_PRODUCER):
         raise BadFile("a schema-1 cross-language file of scripts/crosslang.sh, no longer read "
                       "(scripts/crosslang.py writes crosslang.json schema 2)")
-    if tool in ("bench_train", "crosslang"):
+    if tool in ("bench_train", "crosslang", "cachesim"):
         return tool
     if tool == PEERS_TOOL:
         return "peers"
     if isinstance(data.get("benchmarks"), list):
         return "gbench"
-    raise BadFile(f'not a results file (no "tool": "bench_train", "crosslang" or "{PEERS_TOOL}", '
+    raise BadFile(f'not a results file (no "tool": "bench_train", "crosslang", "cachesim" or "{PEERS_TOOL}", '
                   'no "benchmarks" list)')
 
 
@@ -171,7 +172,7 @@ def load_results(results_dir: Path) -> Results:
         warn(message)
         skipped.append(message)
 
-    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "peers": []}
+    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "peers": [], "cachesim": []}
     for path in sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith(".")):
         try:
             data = read_json(path)
@@ -197,6 +198,7 @@ def load_results(results_dir: Path) -> Results:
     use("crosslang", lambda path, data: add_crosslang(machine_for(path, data), data, str(path)))
     use("peers", lambda path, data: add_peers(machine_for(path, data), data, str(path)))
     use("gbench", lambda path, data: add_gbench(machine_for(path, data), data, path, order))
+    use("cachesim", lambda path, data: add_cachesim(machine_for(path, data), data, str(path)))
 
     for path in sorted(results_dir.rglob("callgrind_*.txt")):
         try:
@@ -241,6 +243,18 @@ def add_crosslang(machine: Machine, data: dict, source: str) -> None:
         machine.contexts.append((source, parsed.context))
 
 
+def add_cachesim(machine: Machine, data: dict, source: str) -> None:
+    series = parse_cachesim(data, source)
+    key = (series.shape, series.topo)
+    previous = machine.cachesim.get(key)
+    if previous is not None:
+        keep = series if series.date >= previous.date else previous
+        warn(f"{machine.name}: two cache-simulation files for {shape_label(series.shape)}, topo {series.topo} "
+             f"({previous.source}, {source}); using {keep.source} (newer date)")
+        series = keep
+    machine.cachesim[key] = series
+
+
 def add_gbench(machine: Machine, data: dict, path: Path, order: list) -> None:
     points, unmatched = parse_gbench(data, path.stem, order)
     if unmatched:
@@ -272,6 +286,7 @@ def attach_orphans(machines: dict) -> None:
         home.other_malloc.extend(orphan.other_malloc)
         home.thread_runs.extend(orphan.thread_runs)
         home.callgrind = {**orphan.callgrind, **home.callgrind}
+        home.cachesim = {**orphan.cachesim, **home.cachesim}
         if home.crosslang is None:
             home.crosslang = orphan.crosslang
         if home.peers is None:

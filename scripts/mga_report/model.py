@@ -41,6 +41,8 @@ class Traits:
     thread_safe: bool = False
     cross_thread_release: bool = False  # its nodes can be freed on another thread (--release=background)
     control: bool = False  # a layout control, not a strategy a user picks
+    scattered: bool = False  # the control that scatters the reference's nodes (the price of layout)
+    compact: bool = False  # the control with smaller nodes and 32-bit handles
     # Which policies are the standard library's (std::pmr) and which are this project's own
     # allocators, so the practical answer can pair them (with the same frees_per_node)
     # without names.
@@ -49,7 +51,7 @@ class Traits:
     recorded: frozenset = field(default=frozenset(), compare=False)  # the names the run recorded
 
     NAMES = ("baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
-             "cross_thread_release", "control", "standard_library", "hand_written")
+             "cross_thread_release", "control", "scattered", "compact", "standard_library", "hand_written")
     KINDS = ("standard_library", "hand_written")
 
 
@@ -243,6 +245,7 @@ class Machine:
     all_runs: list = field(default_factory=list)  # every run read, for the exactness check
     rate_points: list = field(default_factory=list)
     callgrind: dict = field(default_factory=dict)  # policy -> (source, {key: value})
+    cachesim: dict = field(default_factory=dict)  # (shape, topo) -> cachesim.CacheSeries
     crosslang: Crosslang | None = None
     peers: object = None  # peers.TapePeers of tape_vs_peers.json, if any
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import (across, answer, claim, exactness, matrix, peers, practical, sections, sections_alloc, stats,
-               threads)
+from . import (across, answer, claim, exactness, matrix, peers, practical, sections, sections_alloc,
+               sections_decomposition, stats, threads)
 from .exactness import Exactness
 from .fmt import NOISY_MARK
 from .model import Results
@@ -35,6 +35,7 @@ def render(results: Results, figures: dict, checked: Exactness, charts: set) -> 
     if with_policies:
         lines += sections.section_phases(with_policies, order, charts)
         lines += sections.section_alloc_share(with_policies, figures, order)
+    lines += sections_decomposition.section(machines, figures, order, charts)
     lines += sections_alloc.section_throughput(with_policies, figures, charts)
     lines += sections_alloc.section_gbench(machines, order)
     if with_policies:

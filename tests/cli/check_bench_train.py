@@ -15,7 +15,7 @@ from pathlib import Path
 
 PHASES = ["forward", "backward", "adam", "release"]
 TRAITS = ["baseline", "no_alloc_reference", "frees_per_node", "reference_counted", "thread_safe",
-          "cross_thread_release", "control", "standard_library", "hand_written"]
+          "cross_thread_release", "control", "scattered", "compact", "standard_library", "hand_written"]
 
 
 def run(*args: str) -> str:

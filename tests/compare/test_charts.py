@@ -74,7 +74,8 @@ class ChartTest(unittest.TestCase):
 
     def test_render_gives_pngs_for_the_data_present(self):
         images = charts.render(self.results, self.figures, size_points)
-        self.assertEqual(sorted(images), sorted(charts.CHART_FILES))
+        # The decomposition needs cache-simulation files, which these fixtures lack (test_decomposition).
+        self.assertEqual(sorted(images), sorted(set(charts.CHART_FILES) - {"decomposition"}))
         for key, png in images.items():
             self.assertEqual(png[:8], PNG_MAGIC, key)
 

@@ -50,11 +50,11 @@ class DeepGraph : public ::testing::Test {
       g.backward(acc);
       // The two leaves (acc's start and b) stay out of the sorted order.
       EXPECT_EQ(g.last_topo_order().size(), kNodes - 2);
-      EXPECT_DOUBLE_EQ(acc->data, 0.5);
-      EXPECT_EQ(acc->grad, 1.0);
-      EXPECT_NEAR(b->grad, 3.0, 1e-12);
-      EXPECT_TRUE(std::isfinite(first->grad));
-      EXPECT_EQ(first->grad, 0.0);  // 0.5^1e6 underflows to exactly zero
+      EXPECT_DOUBLE_EQ(g.node(acc).data, 0.5);
+      EXPECT_EQ(g.node(acc).grad, 1.0);
+      EXPECT_NEAR(g.node(b).grad, 3.0, 1e-12);
+      EXPECT_TRUE(std::isfinite(g.node(first).grad));
+      EXPECT_EQ(g.node(first).grad, 0.0);  // 0.5^1e6 underflows to exactly zero
 
     }  // the handles go: shared_ptr frees the whole chain here, iteratively
     policy_->release();
