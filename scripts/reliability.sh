@@ -11,12 +11,20 @@
 # build-asan/ partly built (stages: 22 s, 310 s, 57 s, 70 s); the ASan build from
 # scratch took about 11 min more under the same load.
 #
-#   scripts/reliability.sh [DATASET]  default: bench_train's location rule
+#   scripts/reliability.sh [--skip-ctest] [DATASET]
+#                                     DATASET default: bench_train's location rule
 #                                     (../shared/data/names.txt, else data/names.txt)
+#   --skip-ctest                      leave out stage 1, when the whole ctest suite
+#                                     just ran on this build/ (.ci/run, after scripts/test.sh)
 #   FUZZ_SECONDS=...                  fuzzing time (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
+run_ctest=1
+if [[ ${1:-} == --skip-ctest ]]; then
+  run_ctest=0
+  shift
+fi
 stage() {
   local t=$SECONDS
   echo "=== reliability: $* ==="
@@ -28,7 +36,7 @@ reliability_tests() {
   cmake --build build -j"$(nproc)" --target bench_train reliability_tests
   ctest --test-dir build -L reliability -j"$(nproc)" --output-on-failure
 }
-stage reliability_tests
+((run_ctest)) && stage reliability_tests
 stage scripts/sanitize.sh "$@"
 stage scripts/tsan.sh "$@"
 stage scripts/leakcheck.sh "$@"
