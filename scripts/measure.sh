@@ -56,7 +56,7 @@ out=results/$machine
 mkdir -p "$out"
 build=${MGA_BUILD_DIR:-build}
 scripts/setup.sh >/dev/null
-train=("$build/bench_train" --quiet)
+train=("$build/bench_train" --repeat 5 --quiet)
 
 stage() {
   local started=$SECONDS
@@ -66,11 +66,10 @@ stage() {
 }
 
 # bench_train prints its table on stdout; the .txt beside each JSON keeps it.
-# Repetitions: $repeat, else 5.
 bench() {
   local name=$1
   shift
-  "${train[@]}" --repeat "${repeat:-5}" "$@" --json "$out/$name.json" >"$out/$name.txt.tmp"
+  "${train[@]}" "$@" --json "$out/$name.json" >"$out/$name.txt.tmp"
   mv "$out/$name.txt.tmp" "$out/$name.txt"
 }
 
@@ -81,14 +80,11 @@ stage_train() {
   bench bench_train_tape --engine tape
   bench bench_train_tape_exact --engine tape-exact
 }
-# The malloc matrix (6 process allocators) and the thread axis (3 thread counts
-# x 2 release modes) have 6 times the train stage's cells: 3 repetitions keep
-# them within the times above (the report shows each cell's spread).
 stage_malloc() {
-  repeat=3 bench bench_train_malloc_dfs --malloc=all --allocator=all --topo dfs
-  repeat=3 bench bench_train_malloc_creation --malloc=all --allocator=all --topo creation
+  bench bench_train_malloc_dfs --malloc=all --allocator=all --topo dfs
+  bench bench_train_malloc_creation --malloc=all --allocator=all --topo creation
 }
-stage_threads() { repeat=3 bench bench_train_threads --allocator=all --threads 1,2,4 --release=all; }
+stage_threads() { bench bench_train_threads --allocator=all --threads 1,2,4 --release=all; }
 stage_gbench() { OUT_DIR=$out/gbench scripts/bench_gbench.sh; }
 stage_sweep() { OUT_DIR=$out/sweep scripts/sweep.sh --repeat 3; }
 stage_callgrind() {
