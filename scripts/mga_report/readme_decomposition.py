@@ -12,6 +12,7 @@ from .model import DEFAULT_SHAPE, SHAPE_KEYS
 
 MISSING = ("No cache-simulation results in results/ yet (`scripts/decomposition.sh` writes the wall times and "
            "`results/<machine>/cachesim/` with `scripts/cachesim.py`), so there is no decomposition.")
+SHORT_WORDS = {"allocator": "allocator", "layout": "layout", "other": "other"}  # once the long words were said
 PART_WORDS = {"allocator": "is the allocator's own work (its instructions and its misses)",
               "layout": "is where the nodes land (misses outside the allocator)",
               "other": "is other (extra instructions outside the allocator, such as the per-node record for "
@@ -35,16 +36,16 @@ def interval_words(interval, unit: str = "", digits: int = 1) -> str:
     return f" (95% interval {interval.low + 0.0:.{digits}f}–{interval.high + 0.0:.{digits}f}{unit})"
 
 
-def part_words(row: Row, part: str) -> str:
+def part_words(row: Row, part: str, words: dict) -> str:
     """'45.0% (5.5 ns, 95% interval 5.0–6.1 ns) is ...'."""
     interval = row.parts[part]
     ns = f"{interval.point + 0.0:.1f} ns"
     bounds = (f", 95% interval {interval.low + 0.0:.1f}–{interval.high + 0.0:.1f} ns" if interval.available
               else f", no interval: {interval.note or 'no spread recorded'}")
-    return f"{fmt.percent(row.percent(part))} ({ns}{bounds}) {PART_WORDS[part]}"
+    return f"{fmt.percent(row.percent(part))} ({ns}{bounds}) {words[part]}"
 
 
-def baseline_sentence(case: Case, baseline: str | None) -> str:
+def baseline_sentence(case: Case, baseline: str | None, words: dict = PART_WORDS) -> str:
     head = where(case)
     if case.problem:
         return f"{head}: no decomposition, because {case.problem}."
@@ -56,9 +57,9 @@ def baseline_sentence(case: Case, baseline: str | None) -> str:
     if row.extra.point <= 0:
         return (f"{head}: {fmt.code(baseline)} takes no extra time over {reference} "
                 f"({row.extra.point + 0.0:+.1f} ns per node), so there is nothing to split.")
-    parts = [part_words(row, part) for part in ("allocator", "layout", "other")]
+    parts = [part_words(row, part, words) for part in ("allocator", "layout", "other")]
     return (f"{head}: of {fmt.code(baseline)}'s extra {row.extra.point:.1f} ns per node"
-            f"{interval_words(row.extra, ' ns')} over {reference}'s {row.time_ns - row.extra.point:.1f}, "
+            f"{interval_words(row.extra, ' ns')} over {reference}'s {row.time_ns - row.extra.point:.1f} ns, "
             f"{parts[0]}, {parts[1]} and {parts[2]}.")
 
 
@@ -134,6 +135,9 @@ def block(fig) -> list[str]:
     cases = fig.decomposition
     if not cases:
         return [MISSING]
-    sentences = [baseline_sentence(case, fig.roles.baseline) for case in cases]
+    sentences = []
+    for case in cases:
+        said = any("is the allocator's own work" in sentence for sentence in sentences)
+        sentences.append(baseline_sentence(case, fig.roles.baseline, SHORT_WORDS if said else PART_WORDS))
     sentences += [compact_sentence(cases), gap_sentence(gap_case(cases, fig.machine.headline_topo))]
     return [" ".join(s for s in sentences if s)]

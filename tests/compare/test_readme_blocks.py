@@ -63,7 +63,7 @@ class DecompositionBlockTest(unittest.TestCase):
         self.assertEqual(len(self.text.split("\n")), 1, "one paragraph")
         self.assertTrue(self.text.startswith(f"Default shape, `--topo dfs`: of {code(base)}'s extra 26.0 ns per node "
                                              "(95% interval "), self.text)
-        self.assertIn(f"over {code(reference)}'s 14.0, 65.4% (17.0 ns, 95% interval ", self.text)
+        self.assertIn(f"over {code(reference)}'s 14.0 ns, 65.4% (17.0 ns, 95% interval ", self.text)
         self.assertIn("is the allocator's own work", self.text)
         self.assertIn(", 15.4% (4.0 ns, 95% interval ", self.text)
         self.assertIn(" and 19.2% (5.0 ns, 95% interval ", self.text)
@@ -111,6 +111,28 @@ class DecompositionBlockTest(unittest.TestCase):
         self.assertTrue(text.startswith("Default shape, `--topo dfs`: no decomposition, because no positive price "
                                         "per instruction and per miss fits"), text)
         self.assertNotIn("compact control", text)
+
+    def test_every_case_in_order_and_the_long_words_once(self):
+        def with_creation(results):  # the same counts and times again, as --topo creation
+            directory = results / "machine_d"
+            for source, target in ((directory / "bench_train_dfs.json", directory / "bench_train_creation.json"),
+                                   (directory / "cachesim" / CACHE.name,
+                                    directory / "cachesim" / "embd16_layer1_creation.json")):
+                shutil.copy(source, target)
+                edit_json(target, lambda data: data["config"].update(topo="creation"))
+
+        loaded, computed = compute(with_creation)
+        text = block(loaded, computed, "decomposition", "machine_d")
+        creation, dfs = text.index("Default shape, `--topo creation`: of "), text.index("Default shape, `--topo dfs`: of ")
+        self.assertLess(creation, dfs, "creation first, as the brief and the report order them")
+        self.assertEqual(text.count("is the allocator's own work"), 1)
+        self.assertIn("65.4% (17.0 ns, 95% interval ", text[dfs:])
+        self.assertIn(") allocator, 15.4% (4.0 ns", text[dfs:])
+        self.assertIn("in the default shape with `--topo creation` (of 14.0 ns per node)", text)
+        self.assertIn("; by +3.6% (95% interval ", text)
+        self.assertIn("in the default shape with `--topo dfs` (of 14.0 ns per node)", text)
+        self.assertEqual(text.count("callgrind counts"), 1, "the gap of the headline order only")
+        self.assertIn("Default shape, `--topo dfs`: callgrind counts", text)
 
     def test_a_shape_is_named_by_what_differs_from_the_default(self):
         large = (128, DEFAULT_SHAPE[1], 4, DEFAULT_SHAPE[3])
@@ -263,7 +285,8 @@ class CheckReadmeTest(unittest.TestCase):
             self.assertIsNone(readme.check(path, loaded, computed))
             lines = fresh.split("\n")
             starts = [i for i, text in enumerate(lines) if text.startswith("<!-- generated")]
-            first_row = [next(i for i in range(start, len(lines)) if lines[i].startswith("| `")) for start in starts[1:]]
+            first_row = [next(i for i in range(start, len(lines)) if lines[i].startswith("| `"))
+                         for start in starts[1:]]
             answer = next(i for i, text in enumerate(lines) if text.startswith("Of the 4 runtimes"))
             numbered = [starts[0] + 1, *first_row, answer]  # the decomposition, both tables, the crosslang answer
             for index in numbered:
