@@ -123,7 +123,8 @@ class DecompositionBlockTest(unittest.TestCase):
 
         loaded, computed = compute(with_creation)
         text = block(loaded, computed, "decomposition", "machine_d")
-        creation, dfs = text.index("Default shape, `--topo creation`: of "), text.index("Default shape, `--topo dfs`: of ")
+        creation = text.index("Default shape, `--topo creation`: of ")
+        dfs = text.index("Default shape, `--topo dfs`: of ")
         self.assertLess(creation, dfs, "creation first, as the brief and the report order them")
         self.assertEqual(text.count("is the allocator's own work"), 1)
         self.assertIn("65.4% (17.0 ns, 95% interval ", text[dfs:])
