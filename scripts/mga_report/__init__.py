@@ -18,5 +18,6 @@ Modules, in the order data flows through them:
   sections, sections_alloc, sections_decomposition, claim, across, answer, practical    the report's sections
   threads     the thread axis (bench_train --threads, --release): its runs, section and chart
   report      REPORT.md        charts    the PNGs        readme    the README's generated blocks
+  readme_decomposition, readme_threads, readme_crosslang    the README blocks of those names
   cli         the command line
 """
