@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# ASan + UBSan: builds everything in build-asan (CMakePresets.json, preset
-# "asan": MGA_SANITIZE=ON, RelWithDebInfo), runs ctest without the slow tests
-# (label "slow" and the parity tests), then bench_train --allocator=all, alone
-# and with two replicas and a release thread each (--threads 2 --release=all).
+# ASan + UBSan: builds bench_train, core_tests and reliability_tests in
+# build-asan (CMakePresets.json, preset "asan": MGA_SANITIZE=ON, -O1 -g1), runs
+# ctest without the slow tests (label "slow" and the parity tests) and those
+# that run no sanitized code of ours (Python-only, valgrind, Google Benchmark),
+# then bench_train --allocator=all, alone and with two replicas and a release
+# thread each (--threads 2 --release=all).
 # The test preset also leaves out two tests that check which library provides
 # malloc: under ASan it is libasan, and mimalloc's mmaps land outside the range
 # mi_is_in_heap_region tracks.
