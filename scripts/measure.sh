@@ -6,17 +6,20 @@
 #
 #   scripts/measure.sh [--machine NAME] [--peer DIR] [STAGE...]
 #
-# Stages (default: all, in this order; about 2 hours on a 2-vCPU VM):
+# Stages (default: all, in this order). Times: the run behind
+# results/debian12-epyc-2vcpu/ on a 2-vCPU VM, about 2.5 hours in all:
 #   train      bench_train, 5 repetitions: every policy with --topo dfs and
-#              creation, the arena with hashset, both tapes          (~8 min)
-#   malloc     the policy x process-allocator matrix, dfs and creation (~30 min)
-#   threads    --threads 1,2,4 --release=all for every policy          (~20 min)
-#   gbench     the Google Benchmark programs                            (~5 min)
-#   sweep      the size axis, 3 repetitions                            (~10 min)
-#   callgrind  the allocator's share of instructions, per policy        (~5 min)
-#   cachesim   simulated cache misses per node, two shapes            (~20 min)
-#   peers      the tapes beside enjector/microgpt-c (needs --peer DIR)  (~2 min)
-#   crosslang  microgpt.py and microgpt.ts under their runtimes       (~16 min)
+#              creation, the arena with hashset, both tapes         (7.5 min)
+#   malloc     the policy x process-allocator matrix, dfs and creation (23 min)
+#   threads    --threads 1,2,4 --release=all for every policy          (42 min)
+#   gbench     the Google Benchmark programs                          (3.8 min)
+#   sweep      the size axis, 3 repetitions             (one repetition: 5 min)
+#   callgrind  the allocator's share of instructions, per policy      (1.5 min)
+#   cachesim   simulated cache misses per node, three cases  (50 min, partly
+#              beside other jobs; callgrind's counts do not depend on load)
+#   peers      the tapes beside enjector/microgpt-c (needs --peer DIR)  (1 min)
+#   crosslang  microgpt.py and microgpt.ts under their runtimes, CPython's
+#              4.5-minute training once (--python-repeat 1)            (8 min)
 #   report     scripts/compare.py: REPORT.md, charts, README blocks
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +106,7 @@ stage_cachesim() {
 stage_peers() { scripts/bench_tape_peers.sh "$peer" --repeat 9 --machine "$machine"; }
 stage_crosslang() {
   scripts/install_runtimes.sh
-  /usr/bin/python3 scripts/crosslang.py --machine "$machine"
+  /usr/bin/python3 scripts/crosslang.py --machine "$machine" --python-repeat 1
 }
 stage_report() {
   /usr/bin/python3 scripts/compare.py
