@@ -7,9 +7,8 @@
 #                            --threads 2 --release=all (issue 17)
 #   4. scripts/leakcheck.sh  valgrind on bench_train for every policy
 #   5. scripts/fuzz.sh 60    libFuzzer on parse_dataset for 60 s
-# Measured: 459 s on 2 cores shared with other jobs (load 3-4), build/ built and
-# build-asan/ partly built (stages: 22 s, 310 s, 57 s, 70 s); the ASan build from
-# scratch took about 11 min more under the same load.
+# Measured from a clean clone (.ci/run, after scripts/test.sh) on a 2-core VM:
+# 409 s with --skip-ctest (sanitize 275 s, tsan 52 s, leakcheck 17 s, fuzz 65 s).
 #
 #   scripts/reliability.sh [--skip-ctest] [DATASET]
 #                                     DATASET default: bench_train's location rule
