@@ -19,6 +19,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/graph.hpp"
+#include "tests/policy_types.hpp"
 #include "tests/sanitizer.hpp"
 
 namespace mga {
@@ -198,24 +199,12 @@ constexpr Owner kOwner<JemallocPolicy> = Owner::jemalloc;
 template <>
 constexpr Owner kOwner<TcmallocPolicy> = Owner::tcmalloc;
 
-template <class Tuple>
-struct AsTypes;
-template <class... P>
-struct AsTypes<std::tuple<P...>> {
-  using type = ::testing::Types<P...>;
-};
-
-class PolicyNames {
- public:
-  template <class P>
-  static std::string GetName(int) {
-    return std::string(P::name);
-  }
-};
+using testing_support::AllPolicyTypes;
+using testing_support::PolicyNames;
 
 template <class Policy>
 class Identity : public ::testing::Test {};
-TYPED_TEST_SUITE(Identity, AsTypes<AllPolicies>::type, PolicyNames);
+TYPED_TEST_SUITE(Identity, AllPolicyTypes, PolicyNames);
 
 // Nodes come from the allocator the policy claims and from no other, and using
 // the policy leaves glibc the process allocator (malloc, operator new, and the

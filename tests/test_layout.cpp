@@ -12,6 +12,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/graph.hpp"
+#include "tests/policy_types.hpp"
 
 namespace mga {
 namespace {
@@ -19,24 +20,12 @@ namespace {
 // More nodes than an arena chunk or a compact array's first allocation holds.
 constexpr int kStepNodes = 50'000;
 
-template <class Tuple>
-struct AsTypes;
-template <class... P>
-struct AsTypes<std::tuple<P...>> {
-  using type = ::testing::Types<P...>;
-};
-
-class PolicyNames {
- public:
-  template <class P>
-  static std::string GetName(int) {
-    return std::string(P::name);
-  }
-};
+using testing_support::AllPolicyTypes;
+using testing_support::PolicyNames;
 
 template <class Policy>
 class CreationOrder : public ::testing::Test {};
-TYPED_TEST_SUITE(CreationOrder, AsTypes<AllPolicies>::type, PolicyNames);
+TYPED_TEST_SUITE(CreationOrder, AllPolicyTypes, PolicyNames);
 
 // Node k carries k; the walk must see kStepNodes - 1 down to 0, in two steps
 // in a row (the second reuses the memory of the first).

@@ -9,24 +9,12 @@
 
 #include "allocators/registry.hpp"
 #include "core/graph.hpp"
+#include "tests/policy_types.hpp"
 
 namespace {
 
-template <class Tuple>
-struct AsTypes;
-template <class... P>
-struct AsTypes<std::tuple<P...>> {
-  using type = ::testing::Types<P...>;
-};
-using PolicyTypes = AsTypes<mga::AllPolicies>::type;
-
-class PolicyNames {
- public:
-  template <class P>
-  static std::string GetName(int) {
-    return std::string(P::name);
-  }
-};
+using mga::testing_support::AllPolicyTypes;
+using mga::testing_support::PolicyNames;
 
 constexpr std::uint64_t kNodes = 2'000'000;
 
@@ -80,7 +68,7 @@ class DeepGraph : public ::testing::Test {
   std::uint64_t chain_calls_ = 0;
 };
 
-TYPED_TEST_SUITE(DeepGraph, PolicyTypes, PolicyNames);
+TYPED_TEST_SUITE(DeepGraph, AllPolicyTypes, PolicyNames);
 
 TYPED_TEST(DeepGraph, TwoMillionNodeChain) {
   this->check_chain(mga::TopoOrder::dfs);

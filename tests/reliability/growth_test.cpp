@@ -10,6 +10,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/train.hpp"
+#include "tests/policy_types.hpp"
 
 namespace {
 
@@ -69,24 +70,12 @@ TEST(ArenaPoolGrowth, PoolGrowsPastOneBlockThenReuses) {
   check_growth_then_reuse<mga::PoolPolicy>(mga::PoolBackend::kBlockBytes);
 }
 
-template <class Tuple>
-struct AsTypes;
-template <class... P>
-struct AsTypes<std::tuple<P...>> {
-  using type = ::testing::Types<P...>;
-};
-
-class PolicyNames {
- public:
-  template <class P>
-  static std::string GetName(int) {
-    return std::string(P::name);
-  }
-};
+using mga::testing_support::AllPolicyTypes;
+using mga::testing_support::PolicyNames;
 
 template <class Policy>
 class Growth : public ::testing::Test {};
-TYPED_TEST_SUITE(Growth, AsTypes<mga::AllPolicies>::type, PolicyNames);
+TYPED_TEST_SUITE(Growth, AllPolicyTypes, PolicyNames);
 
 // Every registered policy: the same losses as the baseline, and no step keeps
 // memory from the one before (asked afresh and given back, or reused). A

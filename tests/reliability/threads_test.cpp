@@ -14,6 +14,7 @@
 #include "bench/replicas.hpp"
 #include "bench/report.hpp"
 #include "core/train.hpp"
+#include "tests/policy_types.hpp"
 #include "tests/reliability/bench_cli.hpp"
 
 namespace {
@@ -133,24 +134,12 @@ TEST(Replicas, RecordsCarryTheReplicas) {
 
 // ---- background release --------------------------------------------------------------
 
-template <class Tuple>
-struct AsTypes;
-template <class... P>
-struct AsTypes<std::tuple<P...>> {
-  using type = ::testing::Types<P...>;
-};
-
-class PolicyNames {
- public:
-  template <class P>
-  static std::string GetName(int) {
-    return std::string(P::name);
-  }
-};
+using mga::testing_support::AllPolicyTypes;
+using mga::testing_support::PolicyNames;
 
 template <class Policy>
 class BackgroundRelease : public ::testing::Test {};
-TYPED_TEST_SUITE(BackgroundRelease, AsTypes<mga::AllPolicies>::type, PolicyNames);
+TYPED_TEST_SUITE(BackgroundRelease, AllPolicyTypes, PolicyNames);
 
 // Every policy that claims cross_thread_release trains exactly as inline, in
 // every backward order, gives every node back (per node: as many frees as
