@@ -36,6 +36,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # no __pycache__ inside scripts/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import callgrind_profile  # noqa: E402
+from mga_report import files  # noqa: E402
 
 PROG = "cachesim.py"
 REPO = Path(__file__).resolve().parent.parent
@@ -308,16 +309,11 @@ def context(args) -> dict:
 
 
 def write_atomically(path: Path, document: dict) -> None:
+    """The JSON, through the report's atomic writer (which also gives the file
+    the umask's permissions, not mkstemp's 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=1)
-            file.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    text = json.dumps(document, indent=1) + "\n"
+    files.write_atomically(path, lambda out: out.write(text.encode("utf-8")))
 
 
 def cache_object(spec: str) -> dict:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runtimes as rt  # noqa: E402
+from mga_report import files  # noqa: E402
 
 PROG = "crosslang.py"
 SEED = 42  # the programs' own; the references are for it
@@ -153,16 +154,11 @@ def machine_context() -> dict:
 
 
 def write_atomically(path: Path, document: dict) -> None:
+    """The JSON, through the report's atomic writer (which also gives the file
+    the umask's permissions, not mkstemp's 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2)
-            file.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    text = json.dumps(document, indent=2) + "\n"
+    files.write_atomically(path, lambda out: out.write(text.encode("utf-8")))
 
 
 def say(message: str) -> None:
