@@ -499,7 +499,8 @@ void print_error(const std::string& message) {
 }
 
 int main(int argc, char** argv) {
-  open_standard_streams();  // before anything opens a file: see bench/worker.hpp
+  open_standard_streams();   // before anything opens a file: see bench/worker.hpp
+  ignore_file_size_limit();  // a full --json or stdout under ulimit -f is an error, not SIGXFSZ
   Options o;
   CLI::App app{
       "Trains microgpt (Karpathy's scalar-autograd GPT) and measures the allocation policy.",
@@ -593,8 +594,9 @@ int main(int argc, char** argv) {
         return message;
       });
   app.add_option("--json", o.json,
-                 "also write the results as JSON to this file (atomically; never over an input "
-                 "or anything but a regular file)")
+                 "also write the results as JSON to this file (atomically, keeping an existing "
+                 "file's permissions; never over an input, standard output or anything but a "
+                 "regular file; '-' is refused: standard output carries the table)")
       ->check([](const std::string& path) -> std::string {
         return path.empty() ? "the path is empty" : "";
       });

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace mga {
 
@@ -51,12 +52,20 @@ sigset_t termination_signals() {
 
 std::string check_output_file(const std::string& path, const std::vector<std::string>& inputs) {
   if (path.empty()) throw std::runtime_error("cannot write results to an empty path");
+  if (path == "-") {
+    throw cannot_write(path,
+                       "'-' is not standard output here (standard output carries the "
+                       "table); give a file path");
+  }
   std::string target = path;
   struct stat info {};
   if (lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
+    // A link into /proc (/dev/stdout on a pipe) names a file without a path:
+    // stat still sees it, and it is refused below as what it is.
     char* resolved = realpath(path.c_str(), nullptr);
-    if (resolved == nullptr) throw cannot_write(path, "it is a symbolic link to nothing");
-    target = resolved;
+    if (resolved == nullptr && stat(path.c_str(), &info) != 0)
+      throw cannot_write(path, "it is a symbolic link to nothing");
+    if (resolved != nullptr) target = resolved;
     std::free(resolved);
   }
   if (stat(target.c_str(), &info) == 0) {
@@ -70,6 +79,15 @@ std::string check_output_file(const std::string& path, const std::vector<std::st
       if (stat(input.c_str(), &input_info) == 0 && same_file(info, input_info))
         throw cannot_write(path, "it is this run's input " + input);
     }
+    // Replaced by rename, the file the output goes to would keep the table
+    // and lose the JSON (or the other way round).
+    const std::pair<int, const char*> streams[] = {{STDOUT_FILENO, "output"},
+                                                   {STDERR_FILENO, "error"}};
+    for (const auto& [fd, name] : streams) {
+      struct stat stream {};
+      if (fstat(fd, &stream) == 0 && same_file(info, stream))
+        throw cannot_write(path, std::string("it is this run's standard ") + name);
+    }
   } else if (errno != ENOENT) {
     throw cannot_write(path, std::strerror(errno));
   }
@@ -82,6 +100,10 @@ std::string check_output_file(const std::string& path, const std::vector<std::st
   return target;
 }
 
+void ignore_file_size_limit() {
+  signal(SIGXFSZ, SIG_IGN);
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   const std::string temp = temporary_beside(path);
   const sigset_t held = termination_signals();
@@ -92,20 +114,23 @@ void write_file_atomically(const std::string& path, const std::string& content) 
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     return cannot_write(path, why);
   };
+  // A file that is replaced keeps its permissions; a new one gets the umask's.
+  struct stat existing {};
+  const bool replacing = stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
   const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) throw fail(std::strerror(errno));
-  std::size_t written = 0;
-  while (written < content.size()) {
+  int error = 0;
+  if (replacing && fchmod(fd, existing.st_mode & 07777) != 0) error = errno;
+  for (std::size_t written = 0; error == 0 && written < content.size();) {
     const ssize_t n = write(fd, content.data() + written, content.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = errno;
-      close(fd);
-      throw fail(std::strerror(error));
-    }
-    written += std::size_t(n);
+    if (n < 0) error = errno;
+    if (n == 0) error = EIO;  // a regular file that takes nothing more
+    if (n > 0) written += std::size_t(n);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) throw fail(std::strerror(errno));
+  if (error == 0 && fsync(fd) != 0) error = errno;
+  if (close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) throw fail(std::strerror(error));
   // Checked again: the path may have changed since check_output_file.
   struct stat info {};
   if (stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))

@@ -1,7 +1,8 @@
-// --json (issue 12, defects 1, 2 and 8): a run never writes over its own
-// input, replaces only a regular file or a missing path, keeps its temporary
-// name within NAME_MAX, writes JSON that any reader can parse whatever bytes
-// the paths hold, and writes nothing when it fails.
+// --json (issue 12, defects 1, 2 and 8; issue 21): a run never writes over its
+// own input or its standard output, replaces only a regular file or a missing
+// path (keeping its permissions), keeps its temporary name within NAME_MAX,
+// writes JSON that any reader can parse whatever bytes the paths hold, and
+// writes nothing, not even a temporary file, when it fails.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -159,6 +160,64 @@ TEST(OutputFile, NoJsonWhenStdoutFails) {
     EXPECT_FALSE(fs::exists(json));
     EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"names.txt"}));
   }
+}
+
+// Issue 21, item 1: under `ulimit -f` the run died of SIGXFSZ (exit 153, no
+// message) and left its temporary file behind.
+TEST(OutputFile, FileSizeLimitIsOneLineAndNoTemporaryFile) {
+  TempDir dir;
+  const std::string data = dir.write("names.txt", kNames);
+  const std::vector<std::pair<std::string, unsigned long long>> cases = {
+      {"all", 8192}, {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), 1024}};
+  for (const auto& [allocator, limit] : cases) {
+    SCOPED_TRACE(allocator + " under a limit of " + std::to_string(limit) + " bytes");
+    TempDir out;
+    auto r = bench(small_run(data, {"--allocator", allocator, "--quiet", "--json", "out.json"}),
+                   {.file_size_limit = limit,
+                    .stdout_path = "/dev/null",  // a device: the limit binds the JSON only
+                    .working_directory = out.path().string()});
+    expect_refused(r, kRuntimeFailure, "cannot write out.json: File too large");
+    EXPECT_EQ(entries(out.path()), std::vector<std::string>{});
+  }
+}
+
+TEST(OutputFile, ReplacedFileKeepsItsPermissions) {
+  TempDir dir;
+  const std::string data = dir.write("names.txt", kNames);
+  const std::string json = dir.write("out.json", "old\n");
+  for (const fs::perms mode : {fs::perms(0600), fs::perms(0640)}) {
+    fs::permissions(json, mode);
+    expect_success(bench(small_run(data, {"--json", json})));
+    EXPECT_EQ(fs::status(json).permissions(), mode);
+    EXPECT_EQ(slurp(json).rfind("{", 0), 0U);
+  }
+}
+
+// '-' is refused (stdout carries the table), not made into a file named '-'.
+TEST(OutputFile, DashIsRefused) {
+  TempDir dir;
+  const std::string data = dir.write("names.txt", kNames);
+  for (const std::vector<std::string>& json :
+       {std::vector<std::string>{"--json", "-"}, std::vector<std::string>{"--json=-"}}) {
+    auto r = bench(small_run(data, json), {.working_directory = dir.path().string()});
+    expect_refused(r, kBadInput, "standard output");
+    EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"names.txt"});
+  }
+}
+
+// /dev/stdout is refused for what it is: a pipe is "not a regular file" (it
+// was "a symbolic link to nothing"), and a file would be replaced under the
+// table being written to it.
+TEST(OutputFile, DevStdoutIsRefusedForWhatItIs) {
+  TempDir dir;
+  const std::string data = dir.write("names.txt", kNames);
+  auto to_file = bench(small_run(data, {"--json", "/dev/stdout"}));
+  expect_refused(to_file, kBadInput, "it is this run's standard output");
+  EXPECT_EQ(to_file.out, "");
+  std::vector<std::string> piped = {"/bin/bash", "-c", "\"$@\" | cat; exit ${PIPESTATUS[0]}",
+                                    "bash", bench_train_path()};
+  for (const auto& arg : small_run(data, {"--json", "/dev/stdout"})) piped.push_back(arg);
+  expect_refused(run_process(piped), kBadInput, "/dev/stdout: not a regular file");
 }
 
 }  // namespace

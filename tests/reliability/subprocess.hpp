@@ -31,6 +31,7 @@ struct ProcessResult {
 struct RunOptions {
   double timeout_seconds = 60;
   unsigned long long address_space_limit = 0;  // RLIMIT_AS in bytes, 0 = unlimited
+  unsigned long long file_size_limit = 0;      // RLIMIT_FSIZE in bytes (ulimit -f), 0 = unlimited
   std::string stdout_path;                     // where stdout goes instead of being captured
   std::string working_directory;               // "" = the test's
   std::vector<std::string> environment;        // "NAME=value" set in the child, "NAME" unset
@@ -95,7 +96,7 @@ inline Child start_process(const std::vector<std::string>& argv, const RunOption
   child.pid = fork();
   if (child.pid < 0) std::abort();
   if (child.pid == 0) {
-    for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE}) signal(sig, SIG_DFL);
+    for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGXFSZ}) signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -114,6 +115,10 @@ inline Child start_process(const std::vector<std::string>& argv, const RunOption
     if (options.address_space_limit != 0) {
       rlimit limit{options.address_space_limit, options.address_space_limit};
       setrlimit(RLIMIT_AS, &limit);
+    }
+    if (options.file_size_limit != 0) {
+      rlimit limit{options.file_size_limit, options.file_size_limit};
+      setrlimit(RLIMIT_FSIZE, &limit);
     }
     for (const auto& entry : options.environment) {
       const auto eq = entry.find('=');
