@@ -23,6 +23,7 @@
 #include "bench/context.hpp"
 #include "bench/list_allocators.hpp"
 #include "bench/memory_guard.hpp"
+#include "bench/numbers.hpp"
 #include "bench/output_file.hpp"
 #include "bench/process_malloc.hpp"
 #include "bench/report.hpp"
@@ -61,21 +62,29 @@ struct Options {
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
 
+// Every integer option's check (bench/numbers.hpp's one rule). It also
+// rewrites the text as plain decimal, which CLI11 then converts: it would read
+// "010" as octal and "0x3" as hexadecimal.
+CLI::Validator integer_in(long long min, long long max) {
+  return CLI::Validator(
+      [min, max](std::string& text) {
+        std::string why;
+        const std::optional<long long> value = parse_integer(text, min, max, &why);
+        if (value) text = std::to_string(*value);
+        return value ? std::string() : why;
+      },
+      "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]");
+}
+
 // --threads: "2" or "1,2,4"; "" if `text` is such a list, else why not.
 std::string parse_thread_list(const std::string& text, std::vector<int>* threads = nullptr) {
   std::vector<int> parsed;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
-    std::size_t used = 0;
-    int value = 0;
-    try {
-      value = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || item[0] == '+' || item[0] == ' ' || value < 1 ||
-        value > kMaxThreads)
-      return "'" + item + "' is not a thread count from 1 to " + std::to_string(kMaxThreads);
+    std::string why;
+    const auto count = parse_integer(item, 1, kMaxThreads, &why);
+    if (!count) return why;
+    const int value = int(*count);
     if (std::find(parsed.begin(), parsed.end(), value) != parsed.end())
       return std::to_string(value) + " is given twice";
     parsed.push_back(value);
@@ -533,12 +542,12 @@ int main(int argc, char** argv) {
           })
           ->capture_default_str();
   app.add_option("--steps", o.run.steps, "training steps")
-      ->check(CLI::Range(1, 10'000'000))
+      ->transform(integer_in(1, 10'000'000))
       ->capture_default_str();
   app.add_option("--seed", o.seed,
                  "random seed, any integer, as Python's random.seed (-1 is 1); mulberry32 takes "
                  "|seed| < 2^53, as microgpt.ts's `seed | 0`")
-      ->check([](const std::string& text) -> std::string {
+      ->check([](const std::string& text) -> std::string {  // the one rule, any size
         return Seed::parse(text) ? "" : "not an integer of at most 4300 digits: '" + text + "'";
       })
       ->type_name("INT")
@@ -558,19 +567,19 @@ int main(int argc, char** argv) {
                           ->check(CLI::IsMember(topo_names))
                           ->capture_default_str();
   app.add_option("--n-embd", o.run.model.n_embd, "embedding size")
-      ->check(CLI::Range(1, 4096))
+      ->transform(integer_in(1, 4096))
       ->capture_default_str();
   app.add_option("--n-head", o.run.model.n_head, "attention heads (must divide --n-embd)")
-      ->check(CLI::Range(1, 4096))
+      ->transform(integer_in(1, 4096))
       ->capture_default_str();
   app.add_option("--n-layer", o.run.model.n_layer, "transformer layers")
-      ->check(CLI::Range(1, 256))
+      ->transform(integer_in(1, 256))
       ->capture_default_str();
   app.add_option("--block-size", o.run.model.block_size, "maximum sequence length")
-      ->check(CLI::Range(1, 65536))
+      ->transform(integer_in(1, 65536))
       ->capture_default_str();
   app.add_option("--samples", o.run.samples, "names sampled after training")
-      ->check(CLI::Range(0, 1'000'000))
+      ->transform(integer_in(0, 1'000'000))
       ->capture_default_str();
   app.add_option("--data", o.data,
                  "names.txt, one name per line (default: ../shared/data/names.txt if it exists, "
@@ -579,7 +588,7 @@ int main(int argc, char** argv) {
         return path.empty() ? "the path is empty" : "";  // else "" would mean: download
       });
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
-      ->check(CLI::Range(1, 10'000))
+      ->transform(integer_in(1, 10'000))
       ->capture_default_str();
   std::string malloc_list = "'all'";
   for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
@@ -630,7 +639,10 @@ int main(int argc, char** argv) {
   app.add_option("--worker-timeout", o.worker_timeout,
                  "seconds a worker process may run before it is killed and the run fails; 0: no "
                  "limit")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check([](const std::string& text) -> std::string {
+        return parse_seconds(text, 1e9) ? ""
+                                        : "not a number of seconds from 0 to 1e9: '" + text + "'";
+      })
       ->capture_default_str();
   app.add_flag("--quiet", o.quiet, "print only the summary (no microgpt output, no progress)");
   bool list = false;

@@ -201,7 +201,7 @@ TEST(ThreadOptions, BadValuesAreOneLine) {
       {"--threads", "1025"},
       {"--threads", ""},
       {"--threads", "1,"},
-      {"--threads", "+2"},
+      {"--threads", "0x2"},
       {"--threads", "1.5"},
       {"--release", "later"},
       {"--release", ""},

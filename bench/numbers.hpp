@@ -1,0 +1,57 @@
+// The numbers bench_train's options take, one rule each. Every integer option
+// (--steps, --n-embd, --threads, --seed, ...) reads its text as Python's int()
+// does, with Seed::parse (core/seed.hpp): decimal digits, a sign, surrounding
+// spaces and single underscores between digits ("1_000"). Leading zeros are
+// decimal ("010" is ten, not octal eight); "0x3", "1e1" and "5.0" are not
+// integers. --worker-timeout is read by parse_seconds.
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/seed.hpp"
+
+namespace mga {
+
+// An integer option's value: `text` read by the one rule above and within
+// [min, max]. On failure `why` (if given) gets the one-line reason.
+inline std::optional<long long> parse_integer(std::string_view text, long long min, long long max,
+                                              std::string* why = nullptr) {
+  auto fail = [&](const std::string& reason) -> std::optional<long long> {
+    if (why != nullptr) *why = reason;
+    return std::nullopt;
+  };
+  auto shown = [](std::string_view s) {  // a 4300-digit number makes no readable message
+    return s.size() > 40 ? std::string(s.substr(0, 30)) + "..." : std::string(s);
+  };
+  const std::optional<Seed> integer = Seed::parse(text);
+  if (!integer) return fail("not an integer: '" + shown(text) + "'");
+  const std::string& decimal = integer->decimal();
+  long long value = 0;
+  const auto [end, error] = std::from_chars(decimal.data(), decimal.data() + decimal.size(), value);
+  if (error != std::errc() || end != decimal.data() + decimal.size() || value < min ||
+      value > max) {
+    return fail(shown(decimal) + " is not in range " + std::to_string(min) + " to " +
+                std::to_string(max));
+  }
+  return value;
+}
+
+// A duration in seconds within [0, max]: decimal digits with an optional
+// fraction and exponent ("90", "1.5", "2e3"). Not nan, inf or hexadecimal.
+inline std::optional<double> parse_seconds(std::string_view text, double max) {
+  const std::string copy(text);
+  if (copy.empty() || copy.find_first_not_of("0123456789.eE+-") != std::string::npos)
+    return std::nullopt;
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || !std::isfinite(value) || value < 0 || value > max)
+    return std::nullopt;
+  return value;
+}
+
+}  // namespace mga
