@@ -49,6 +49,7 @@ struct Options {
   bool force = false;            // run even if the memory estimate exceeds the machine's
   double worker_timeout = 3600;  // seconds per worker process, 0 for none
   bool worker = false;           // internal: one quiet run that prints a record line
+  std::string data_hash;         // internal: the parent's Dataset::content_hash, for a worker
   std::string inject_fault;      // internal: see MGA_WORKER_FAULT in bench/worker.hpp
   char** argv = nullptr;         // to restart under another --malloc
   // The thread axis (bench/replicas.hpp): on when --threads or --release is given.
@@ -198,8 +199,8 @@ struct Cell {
 
 // Runs this program again as a worker for one cell, the run-th worker of
 // `runs`, and returns its record, checked against what was asked.
-Measurement run_worker(const Options& o, const Cell& cell, const std::string& data_path, int run,
-                       int runs) {
+Measurement run_worker(const Options& o, const Cell& cell, const std::string& data_path,
+                       const Dataset& data, int run, int runs) {
   const std::string& allocator = cell.allocator;
   const std::string& malloc = cell.malloc;
   const auto& m = o.run.model;
@@ -215,7 +216,8 @@ Measurement run_worker(const Options& o, const Cell& cell, const std::string& da
       {"--n-layer", std::to_string(m.n_layer)},
       {"--block-size", std::to_string(m.block_size)},
       {"--samples", std::to_string(o.run.samples)},
-      {"--data", data_path}};
+      {"--data", data_path},
+      {"--data-hash", std::to_string(data.content_hash)}};
   // "--seed=-5", not "--seed" "-5": a value never reads as an option.
   for (const auto& [flag, value] : options) args.push_back(std::string(flag) + "=" + value);
   if (o.engine == Engine::graph) args.push_back("--allocator=" + allocator);
@@ -363,6 +365,12 @@ int run(const Options& o) {
   const std::string data_path = resolve_dataset(o.data);
   if (o.worker) {  // the parent has checked everything
     const Dataset data = load_dataset(data_path);
+    // The path is read again: what was renamed over it or written into it
+    // since the parent read it would train this worker on other data.
+    if (!o.data_hash.empty() && std::to_string(data.content_hash) != o.data_hash) {
+      throw DatasetError("the dataset changed during the run: " + data_path +
+                         " no longer holds the bytes bench_train read at its start");
+    }
     Measurement m = run_in_process(o, data, false);
     emit_worker_record(m, o.inject_fault);
     return 0;
@@ -436,7 +444,7 @@ int run(const Options& o) {
     for (int rep = 0; rep < o.repeat; ++rep) {
       for (std::size_t cell = 0; cell < all.size(); ++cell) {
         auto& runs = all[cell];
-        Measurement m = run_worker(o, cells[cell], data_path, done + 1, total);
+        Measurement m = run_worker(o, cells[cell], data_path, data, done + 1, total);
         ++done;
         std::string axis;
         if (o.thread_axis) {
@@ -655,6 +663,7 @@ int main(int argc, char** argv) {
           ->check(CLI::IsMember({"text", "json"}))
           ->capture_default_str();
   app.add_flag("--worker", o.worker)->group("");                // internal, see run_worker
+  app.add_option("--data-hash", o.data_hash)->group("");        // internal, see run_worker
   app.add_option("--inject-fault", o.inject_fault)->group("");  // internal, for tests
 
   try {

@@ -149,6 +149,8 @@ class DatasetBuilder {
       code_point(cp);
       i += std::size_t(extra) + 1;
     }
+    for (std::size_t k = 0; k < i; ++k)  // each byte once: the rest is handed again
+      hash_ = (hash_ ^ static_cast<unsigned char>(text[k])) * 1099511628211ULL;
     offset_ += i;
     return i;
   }
@@ -168,6 +170,7 @@ class DatasetBuilder {
     }
     for (std::uint32_t& t : docs_.tokens_) t = id_of[t];
     data.docs = std::move(docs_);
+    data.content_hash = hash_;
     return data;
   }
 
@@ -192,9 +195,10 @@ class DatasetBuilder {
   }
 
   Documents docs_;
-  std::uint64_t offset_ = 0;    // of the next byte fed, for error messages
-  std::size_t line_start_ = 0;  // where the current line's tokens begin
-  std::size_t kept_end_ = 0;    // one past its last non-space token
+  std::uint64_t offset_ = 0;                      // of the next byte fed, for error messages
+  std::uint64_t hash_ = 14695981039346656037ULL;  // FNV-1a 64 of the bytes fed
+  std::size_t line_start_ = 0;                    // where the current line's tokens begin
+  std::size_t kept_end_ = 0;                      // one past its last non-space token
   std::uint32_t max_code_point_ = 0;
 };
 

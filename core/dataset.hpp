@@ -74,6 +74,9 @@ class Documents {
 struct Dataset {
   Documents docs;                     // token ids, in file order
   std::vector<std::uint32_t> uchars;  // code point of each token id
+  // FNV-1a 64 of the bytes it was parsed from: bench_train's worker processes
+  // read the file again and compare, so all train on the bytes the parent read.
+  std::uint64_t content_hash = 0;
   int bos() const { return int(uchars.size()); }
   int vocab_size() const { return int(uchars.size()) + 1; }
   std::string decode(std::span<const std::uint32_t> tokens) const;  // UTF-8
