@@ -156,8 +156,8 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
   OutputHash hash;
   LineSink print = [&](const std::string& line) {
     hash.add_line(line);
-    if (print_output) {
-      std::fputs(line.c_str(), stdout);
+    if (print_output) {  // every byte that was hashed, a NUL too
+      std::fwrite(line.data(), 1, line.size(), stdout);
       std::fputc('\n', stdout);
     }
   };
@@ -729,7 +729,9 @@ int main(int argc, char** argv) {
     } else {
       print_allocator_list(stdout);
     }
-    return 0;
+    if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return 0;
+    print_error("cannot write the list to standard output");
+    return kRuntimeError;
   }
   o.argv = argv;
   o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;

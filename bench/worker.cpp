@@ -267,7 +267,7 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
     const std::string said = last_line(errors);
     throw WorkerError(who + " " + describe_status(status) + (said.empty() ? "" : ": " + said));
   }
-  if (!errors.empty()) std::fputs(errors.c_str(), stderr);
+  if (!errors.empty()) std::fwrite(errors.data(), 1, errors.size(), stderr);
   return output;
 }
 
