@@ -59,13 +59,14 @@ std::string tcmalloc_version() {
 // The names here are the libraries' names, which the API policies of the same
 // libraries share (tests/cli/check_policy_names.py allows them in this file).
 constexpr ProcessMalloc kMallocs[] = {
-    {"glibc", "", "libc6", "", "glibc malloc, the default", glibc_version},
-    {"glibc-nofastbins", "", "libc6", "glibc.malloc.mxfast=0",
+    {"glibc", "", "", "libc6", "", "glibc malloc, the default", glibc_version},
+    {"glibc-nofastbins", "", "", "libc6", "glibc.malloc.mxfast=0",
      "glibc malloc with fastbins off (GLIBC_TUNABLES)", nullptr},
-    {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0", "", "mimalloc, LD_PRELOAD",
+    {"mimalloc", "libmimalloc.so.2", "mi_version", "libmimalloc2.0", "", "mimalloc, LD_PRELOAD",
      mimalloc_version},
-    {"jemalloc", "libjemalloc.so.2", "libjemalloc2", "", "jemalloc, LD_PRELOAD", jemalloc_version},
-    {"tcmalloc", "libtcmalloc_minimal.so.4", "libtcmalloc-minimal4", "",
+    {"jemalloc", "libjemalloc.so.2", "mallctl", "libjemalloc2", "", "jemalloc, LD_PRELOAD",
+     jemalloc_version},
+    {"tcmalloc", "libtcmalloc_minimal.so.4", "tc_version", "libtcmalloc-minimal4", "",
      "gperftools tcmalloc (minimal), LD_PRELOAD", tcmalloc_version},
 };
 
@@ -79,14 +80,29 @@ std::string file_name(const std::string& path) {
   return std::filesystem::path(path).filename();
 }
 
-std::vector<std::string> search_directories() {
+// Whether the loaded library `library` itself defines `symbol`.
+bool defines(const std::string& library, std::string_view symbol) {
+  void* handle = dlopen(library.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  void* address = dlsym(handle, std::string(symbol).c_str());
+  const bool found = address != nullptr && library_of(address) == library;
+  dlclose(handle);
+  return found;
+}
+
+// The directories of $MGA_MALLOC_LIBRARY_PATH; none if it is unset or empty.
+std::vector<std::string> library_path_variable() {
   std::vector<std::string> directories;
-  if (const char* path = std::getenv("MGA_MALLOC_LIBRARY_PATH")) {
-    std::istringstream in(path);
-    for (std::string directory; std::getline(in, directory, ':');)
-      if (!directory.empty()) directories.push_back(directory);
-    return directories;
-  }
+  const char* path = std::getenv("MGA_MALLOC_LIBRARY_PATH");
+  std::istringstream in(path != nullptr ? path : "");
+  for (std::string directory; std::getline(in, directory, ':');)
+    if (!directory.empty()) directories.push_back(directory);
+  return directories;
+}
+
+std::vector<std::string> search_directories() {
+  std::vector<std::string> directories = library_path_variable();
+  if (!directories.empty()) return directories;
   // glibc's directory (/lib/x86_64-linux-gnu on Debian), its /usr twin, then the rest.
   const std::string libc_dir =
       std::filesystem::path(library_of(reinterpret_cast<void*>(&gnu_get_libc_version)))
@@ -127,9 +143,12 @@ std::string preload_path(const ProcessMalloc& m) {
     const std::filesystem::path candidate = std::filesystem::path(directory) / m.preload;
     if (access(candidate.c_str(), R_OK) == 0) return candidate.string();
   }
+  std::string where;
+  for (const auto& directory : library_path_variable())
+    where += (where.empty() ? " in MGA_MALLOC_LIBRARY_PATH=" : ":") + directory;
   throw MallocUnavailable("--malloc=" + std::string(m.name) + " needs " + std::string(m.preload) +
-                          ", which is not installed (apt-get install " + std::string(m.package) +
-                          ")");
+                          ", which is not installed" + where + " (apt-get install " +
+                          std::string(m.package) + ")");
 }
 
 std::vector<std::string> process_malloc_environment(const ProcessMalloc& m) {
@@ -159,7 +178,7 @@ ActiveMalloc active_process_malloc() {
   const std::string file = file_name(active.library);
   active.name = file;
   for (const auto& m : kMallocs)
-    if (!m.preload.empty() && file == m.preload) active.name = m.name;
+    if (!m.signature.empty() && defines(active.library, m.signature)) active.name = m.name;
   if (file.rfind("libc.so", 0) == 0) {
     active.name = glibc_fastbins_enabled() ? "glibc" : "glibc-nofastbins";
   }

@@ -19,6 +19,7 @@ inline constexpr std::string_view kDefaultMalloc = "glibc";
 struct ProcessMalloc {
   std::string_view name;         // the --malloc value
   std::string_view preload;      // file name put in LD_PRELOAD; empty: glibc's own malloc
+  std::string_view signature;    // a symbol only that library defines; empty for glibc
   std::string_view package;      // the Debian package that ships it
   std::string_view tunables;     // GLIBC_TUNABLES for the process; empty: glibc's defaults
   std::string_view description;  // one line
@@ -35,8 +36,8 @@ struct MallocUnavailable : std::runtime_error {
 };
 
 // The absolute path of m.preload ("" for glibc), searched in the directories of
-// $MGA_MALLOC_LIBRARY_PATH (colon-separated) if set, else in glibc's own
-// directory and the usual library directories. Throws MallocUnavailable.
+// $MGA_MALLOC_LIBRARY_PATH (colon-separated) if set and not empty, else in
+// glibc's own directory and the usual library directories. Throws MallocUnavailable.
 std::string preload_path(const ProcessMalloc& m);
 
 // NAME=value entries that make a process start on `m` (LD_PRELOAD,
@@ -51,8 +52,9 @@ bool started_with_process_malloc(const ProcessMalloc& m);
 [[noreturn]] void restart_with_process_malloc(const ProcessMalloc& m, char** argv);
 
 // What this process's malloc is, found by asking the dynamic linker where
-// `malloc` and `operator new` resolve (dladdr), and for glibc whether freed
-// small blocks still go to fastbins.
+// `malloc` and `operator new` resolve (dladdr), which library that is by the
+// signature symbol it defines (not by its file name, which a copy may carry
+// falsely), and for glibc whether freed small blocks still go to fastbins.
 struct ActiveMalloc {
   std::string name;         // a ProcessMalloc name, else the file malloc resolves into
   std::string library;      // the file malloc resolves into
