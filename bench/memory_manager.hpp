@@ -89,14 +89,16 @@ class AllocMeter {
 };
 
 // Runs the registered benchmarks with PolicyMemoryManager attached, then shuts
-// the library down; the end of both benchmark programs' main().
+// the library down; the end of both benchmark programs' main(). Exits 1 when
+// nothing ran (a --benchmark_filter that matches nothing, or a bad regex): the
+// library has said why in one line, and a run that measured nothing failed.
 inline int run_benchmarks_with_memory_manager() {
   static PolicyMemoryManager memory_manager;
   benchmark::RegisterMemoryManager(&memory_manager);
-  benchmark::RunSpecifiedBenchmarks();
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::RegisterMemoryManager(nullptr);
   benchmark::Shutdown();
-  return 0;
+  return ran > 0 ? 0 : 1;
 }
 
 }  // namespace mga::bench
