@@ -67,6 +67,8 @@ done
   usage >&2
   exit 2
 }
+[[ -n $machine ]] || machine=$("$repo/scripts/machine_name.sh")
+why=$("$repo/scripts/machine_name.sh" --check "$machine") || die "--machine: $why"
 [[ $repeat =~ ^[1-9][0-9]{0,2}$ ]] || die "--repeat must be 1..999, not '$repeat'"
 [[ $steps =~ ^[1-9][0-9]{0,6}$ ]] || die "--steps must be a positive number, not '$steps'"
 for file in src/microgpt.c src/microgpt.h demos/character-level/names/main.c; do
@@ -79,8 +81,6 @@ peer_dirty=false
   peer_dirty=true
 [[ -r $data ]] || die "dataset $data not found (give --data or set MGA_DATA)"
 data=$(cd "$(dirname "$data")" && echo "$PWD/$(basename "$data")")
-[[ -n $machine ]] || machine=$("$repo/scripts/machine_name.sh")
-[[ $machine =~ ^[A-Za-z0-9._-]+$ ]] || die "--machine must be a plain directory name, not '$machine'"
 out=${out:-$repo/results/$machine/tape_vs_peers.json}
 mkdir -p "$(dirname "$out")" || die "cannot create $(dirname "$out")"
 [[ -w $(dirname "$out") ]] || die "cannot write to $(dirname "$out")"

@@ -133,6 +133,13 @@ def parse_shape(text: str) -> tuple[str, tuple]:
     return f"embd{shape[0]}_layer{shape[2]}", shape
 
 
+def machine_name_refusal(name: str) -> str:
+    """Why `name` may not name a results/ directory ('' if it may): scripts/machine_name.sh's one rule."""
+    check = subprocess.run([str(REPO / "scripts" / "machine_name.sh"), "--check", name],
+                           capture_output=True, text=True)
+    return check.stdout.strip() if check.returncode != 0 else ""
+
+
 def parse_arguments(argv):
     parser = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                     description="Instructions and simulated L1 / last-level data-cache misses per graph node, "
@@ -161,8 +168,9 @@ def parse_arguments(argv):
     args.shapes = [parse_shape(s) for s in (args.shape or ["default", "large"])]
     if len({label for label, _ in args.shapes}) != len(args.shapes):
         raise UsageError("--shape: the same shape twice")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", args.machine):
-        raise UsageError(f"--machine: '{args.machine}' is not a plain directory name")
+    why = machine_name_refusal(args.machine)
+    if why:
+        raise UsageError(f"--machine: {why}")
     if args.out_dir is None:
         args.out_dir = REPO / "results" / args.machine / "cachesim"
     args.bench_train = args.build / "bench_train"

@@ -115,8 +115,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("nothing to run (--repeat, --python-repeat and --chain-repeat are 0)")
     if args.machine is None:
         args.machine = default_machine()
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", args.machine):
-        parser.error(f"--machine: '{args.machine}' is not a plain directory name")
+    why = machine_name_refusal(args.machine)
+    if why:
+        parser.error(f"--machine: {why}")
     if args.out is None:
         args.out = rt.REPO / "results" / args.machine / "crosslang.json"
     return args
@@ -137,6 +138,13 @@ def default_machine() -> str:
     """This machine's results/ directory name, by the one rule of scripts/machine_name.sh."""
     return subprocess.run([str(rt.REPO / "scripts" / "machine_name.sh")], check=True,
                           capture_output=True, text=True).stdout.strip()
+
+
+def machine_name_refusal(name: str) -> str:
+    """Why `name` may not name a results/ directory ('' if it may): scripts/machine_name.sh's one rule."""
+    check = subprocess.run([str(rt.REPO / "scripts" / "machine_name.sh"), "--check", name],
+                           capture_output=True, text=True)
+    return check.stdout.strip() if check.returncode != 0 else ""
 
 
 def machine_context() -> dict:

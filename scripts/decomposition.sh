@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-[[ $machine =~ ^[A-Za-z0-9._-]+$ ]] || die "--machine: '$machine' is not a plain directory name"
+why=$(scripts/machine_name.sh --check "$machine") || die "--machine: $why"
 [[ $repeat =~ ^[1-9][0-9]{0,3}$ ]] || die "--repeat: '$repeat' is not a number from 1 to 9999"
 [[ $jobs =~ ^[1-9][0-9]?$ ]] || die "--jobs: '$jobs' is not a number from 1 to 99"
 

@@ -50,7 +50,7 @@ while (($#)); do
 done
 ((${#stages[@]})) || stages=("${all_stages[@]}")
 machine=${machine:-$(scripts/machine_name.sh)}
-[[ $machine =~ ^[A-Za-z0-9._-]+$ ]] || die "--machine must be a plain directory name"
+why=$(scripts/machine_name.sh --check "$machine") || die "--machine: $why"
 if [[ " ${stages[*]} " == *" peers "* && -z $peer ]]; then
   die "the peers stage needs --peer DIR (a checkout of github.com/enjector/microgpt-c)"
 fi
