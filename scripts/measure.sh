@@ -68,12 +68,19 @@ stage() {
   echo "=== measure.sh: $1 done in $((SECONDS - started)) s ===" >&2
 }
 
-# bench_train prints its table on stdout; the .txt beside each JSON keeps it.
+# bench_train prints its table on stdout; the .txt beside each JSON keeps it,
+# written whole or not at all (the temporary file goes with a failed stage).
+table_tmp=""
+trap 'rm -f "$table_tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 bench() {
   local name=$1
   shift
-  "${train[@]}" "$@" --json "$out/$name.json" >"$out/$name.txt.tmp"
-  mv "$out/$name.txt.tmp" "$out/$name.txt"
+  table_tmp=$out/$name.txt.tmp
+  "${train[@]}" "$@" --json "$out/$name.json" >"$table_tmp"
+  mv "$table_tmp" "$out/$name.txt"
+  table_tmp=""
 }
 
 stage_train() {
