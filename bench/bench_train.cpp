@@ -523,6 +523,9 @@ int main(int argc, char** argv) {
       "Trains microgpt (Karpathy's scalar-autograd GPT) and measures the allocation policy.",
       "bench_train"};
   app.get_formatter()->column_width(30);
+  app.footer(
+      "Integer options are decimal, as Python's int() reads them: 010 is "
+      "ten; 0x3, 1e1 and 5.0 are not integers.");
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
   std::string engine(engine_name(Engine::graph));
