@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import charts, exactness, figures, readme, report
-from .files import PROGRAM, UsageError, write_atomically
+from .files import PROGRAM, UsageError, write_all
 from .gbench import CALLGRIND_HELP
 from .loading import load_results
 from .sections_alloc import size_points
@@ -102,13 +102,15 @@ def readme_path(args) -> Path | None:
     return None
 
 
-def write_outputs(out_dir: Path, text: str, images: dict) -> None:
+def write_outputs(out_dir: Path, text: str, images: dict, readme: tuple | None) -> None:
+    """The report, every chart and the README, all or nothing (files.write_all)."""
     charts_dir = out_dir / "charts"
     charts_dir.mkdir(parents=True, exist_ok=True)
-    for key, png in images.items():
-        write_atomically(charts_dir / charts.CHART_FILES[key], lambda f, png=png: f.write(png))
-    # The report last: it only ever points at charts that are already in place.
-    write_atomically(out_dir / "REPORT.md", lambda f: f.write(text.encode("utf-8")))
+    outputs = {charts_dir / charts.CHART_FILES[key]: png for key, png in images.items()}
+    outputs[out_dir / "REPORT.md"] = text.encode("utf-8")
+    if readme is not None:
+        outputs[readme[0]] = readme[1].encode("utf-8")
+    write_all(outputs)
     for key, name in charts.CHART_FILES.items():  # a chart this run did not draw would describe old data
         if key not in images:
             with contextlib.suppress(FileNotFoundError):
@@ -126,7 +128,7 @@ def run(argv) -> int:
     if args.check_readme and readme_file is None:
         raise UsageError("--check-readme needs --readme FILE when --results is not the repository's results/")
     results = load_results(results_dir)
-    if not results.machines:
+    if not results.files_used:
         raise UsageError(f"no usable results under {results_dir} (see the warnings above); nothing written")
     computed = figures.compute_all(results)
     if args.check_readme:
@@ -151,9 +153,7 @@ def run(argv) -> int:
             readme_text = None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_outputs(out_dir, text, images)
-        if readme_text is not None:
-            write_atomically(readme_file, lambda f: f.write(readme_text.encode("utf-8")))
+        write_outputs(out_dir, text, images, None if readme_text is None else (readme_file, readme_text))
     except OSError as error:
         raise UsageError(f"cannot write the outputs to {out_dir}: {error}") from None
     updated = f"; updated {readme_file}" if readme_text is not None else ""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import fmt
+from .files import BadFile, read_capped, warn
 from .model import DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS, TOPO_ORDER, Machine, TrainRun
 
 FNV_OFFSET = 14695981039346656037
@@ -75,13 +76,18 @@ def load_references(directory: Path) -> dict | None:
     references = {}
     for path in sorted(directory.iterdir()):
         match = REFERENCE_NAME.fullmatch(path.name)
-        if not match or not path.is_file():
+        if not match:
+            continue
+        try:
+            data = read_capped(path)
+        except BadFile as error:
+            warn(f"skipping reference {path}: {error}")
             continue
         kind, embd, head, layer, block, seed, steps = match.groups()
         shape = (int(embd), int(head), int(layer), int(block)) if embd else DEFAULT_SHAPE
         rng, program = PROGRAMS[kind]
         key = reference_key(rng, int(seed), int(steps), shape, REFERENCE_SAMPLES)
-        references[key] = Reference(path.name, program, str(fnv1a64(path.read_bytes())))
+        references[key] = Reference(path.name, program, str(fnv1a64(data)))
     return references
 
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from .model import Summary
 
 PROGRAM = "compare.py"
+MAX_INPUT_BYTES = 64 << 20  # the largest results file is well under 1 MiB
 
 
 def warn(message: str) -> None:
@@ -27,10 +29,26 @@ class BadFile(Exception):
     """The file cannot be used; the message says why, in a few words."""
 
 
+def read_capped(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A regular file's bytes (a symbolic link is followed), at most `limit`: a FIFO or a
+    device (/dev/zero) would block or never end, so they are refused before reading."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise BadFile(f"cannot read it ({error.strerror})") from None
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise BadFile("not a regular file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise BadFile(f"larger than {limit >> 20} MiB")
+    return data
+
+
 def read_json(path: Path):
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = read_capped(path).decode("utf-8")
+    except UnicodeDecodeError as error:
         raise BadFile(f"cannot read it ({error.__class__.__name__}: {error})") from None
     if not text.strip():
         raise BadFile("empty file")
@@ -100,20 +118,32 @@ def parse_summary(data, what: str) -> Summary:
                    count=int(count) if count and count >= 1 else 1)
 
 
-def write_atomically(path: Path, write) -> None:
-    """Calls write(binary file) on a temporary file next to `path`, then renames it
-    over `path`: readers see the old file or the complete new one, never a part."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def write_all(outputs: dict) -> None:
+    """Writes every path of `outputs` (-> bytes, or a function that writes to a binary file)
+    or none of them: each goes to a temporary file next to its path first, and only when all
+    are complete are they renamed over their paths, so readers see old or new files, never a part."""
+    temps = {}
     try:
-        with os.fdopen(handle, "wb") as temp:
-            write(temp)
-            temp.flush()
-            os.fsync(temp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp creates 0600
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
+        for path, data in outputs.items():
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a directory")
+            handle, temps[path] = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(handle, "wb") as temp:
+                data(temp) if callable(data) else temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temps[path], 0o666 & ~umask)  # mkstemp creates 0600
+        for path in list(temps):
+            os.replace(temps[path], path)
+            del temps[path]
+    finally:
+        for temp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+def write_atomically(path: Path, write) -> None:
+    """write(binary file) into `path`, atomically (see write_all)."""
+    write_all({path: write})

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from . import stats
-from .files import as_float, is_number
+from .files import as_float, is_number, read_capped
 from .model import RatePoint
 
 # Counters that hold an allocation rate. Not items_per_second: bench_step counts
@@ -140,7 +140,7 @@ def rate_sample(point: RatePoint) -> stats.Sample:
 
 def parse_callgrind_summary(path: Path) -> dict:
     values = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_capped(path).decode("utf-8", errors="replace").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue

@@ -203,8 +203,8 @@ def load_results(results_dir: Path) -> Results:
     for path in sorted(results_dir.rglob("callgrind_*.txt")):
         try:
             values = parse_callgrind_summary(path)
-        except OSError as error:
-            skip(str(path), f"cannot read it ({error})")
+        except BadFile as error:
+            skip(str(path), str(error))
             continue
         if not values:
             skip(str(path), "empty file")
@@ -216,6 +216,8 @@ def load_results(results_dir: Path) -> Results:
     for machine in machines.values():
         headline_from_matrix(machine)  # again: an orphan may have brought a matrix
         warn_on_config_mismatch(machine)
+    machines = {name: m for name, m in machines.items()  # a machine whose every file was refused
+                if m.all_runs or m.rate_points or m.callgrind or m.cachesim or m.crosslang or m.peers}
     return Results(machines, files_used, skipped, order)
 
 
