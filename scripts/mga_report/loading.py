@@ -17,7 +17,7 @@ from .gbench import parse_callgrind_summary, parse_gbench
 from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, Machine, Results, TrainRun
 from .peers import TOOL as PEERS_TOOL, parse_peers
 from .threads import is_thread_axis, parse_thread_run
-from .training import config_engine, config_shape, config_topo, parse_train_file, parse_train_run
+from .training import check_schema, config_engine, config_shape, config_topo, parse_train_file, parse_train_run
 
 NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep", "cachesim"}
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
@@ -104,6 +104,7 @@ def is_malloc_axis_file(config: dict, runs: list) -> bool:
 
 
 def add_train_runs(machine: Machine, data: dict, source: str, size_axis: bool, order: list) -> None:
+    check_schema(data)
     context, config = as_dict(data.get("context")), as_dict(data.get("config"))
     if is_thread_axis(config):
         check_engine_file(config, size_axis)

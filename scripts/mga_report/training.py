@@ -127,6 +127,14 @@ def parse_train_run(run, config: dict, source: str, date: str) -> TrainRun:
     )
 
 
+SCHEMA = 1  # of bench_train --json
+
+
+def check_schema(data: dict) -> None:
+    if data.get("schema") != SCHEMA or isinstance(data.get("schema"), bool):
+        raise BadFile(f"bench_train schema {data.get('schema')!r} is not read (this compare.py reads schema {SCHEMA})")
+
+
 def parse_train_file(data: dict, source: str) -> list[TrainRun]:
     config, context = as_dict(data.get("config")), as_dict(data.get("context"))
     runs = data.get("runs")

@@ -1,5 +1,5 @@
 """Inputs compare.py must refuse in one line, and outputs it writes all or not at all
-(issue 21: items 4 and 6)."""
+(issue 21: items 4, 6 and 10)."""
 
 import json
 import os
@@ -55,6 +55,21 @@ class RefusalTest(unittest.TestCase):
         del data["runs"]
         process = run_compare("--results", self.only(data), "--out", self.out)
         self.assert_refused_and_nothing_written(process, "no 'runs' list")
+
+    def test_unknown_bench_train_schemas_are_refused(self):
+        for schema in (99, None, "1", "anything"):
+            with self.subTest(schema=schema):
+                data = load(FIXTURES / "machine_b" / "bench_train.json")
+                if schema is None:
+                    del data["schema"]
+                else:
+                    data["schema"] = schema
+                results = self.only(data)
+                process = run_compare("--results", results, "--out", self.out)
+                self.assert_refused_and_nothing_written(process, f"bench_train schema {schema!r} is not read")
+                warnings = [line for line in process.stderr.splitlines() if "bench_train.json" in line]
+                self.assertEqual(len(warnings), 1, process.stderr)
+                shutil.rmtree(results)
 
     def test_fifos_devices_and_huge_files_are_refused_in_one_line(self):
         results = make_results_dir(self.root, machines=("machine_b",), with_bad_files=False)
