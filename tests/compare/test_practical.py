@@ -10,7 +10,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from helpers import (FIXTURES, code, fixture_cells, fixture_mallocs, fixture_roles, load, make_results_dir,
+from helpers import (FIXTURES, code, complete_readme, fixture_cells, fixture_mallocs, fixture_roles, load, make_results_dir,
                      ms_per_step, run_compare, run_report, section_text)
 from mga_report import figures, loading, practical, readme
 from mga_report.model import DEFAULT_MALLOC
@@ -180,8 +180,8 @@ class PracticalReadmeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as temp:
             results = make_results_dir(Path(temp), machines=(MACHINE,), with_bad_files=False)
             loaded, computed = load_quietly(results)
-            text, count = readme.generate(README, loaded, computed, "README.md")
-            self.assertEqual(count, 2)
+            text, count = readme.generate(complete_readme(README, MACHINE), loaded, computed, "README.md")
+            self.assertEqual(count, len(readme.BLOCKS))
             paragraphs = practical.paragraphs(computed[MACHINE])
             self.assertIn("\n".join([paragraphs[0], "", paragraphs[1]]), text)
             self.assertIn("Without nodes, the same arithmetic takes", text)
