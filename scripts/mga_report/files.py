@@ -1,4 +1,4 @@
-"""Reading JSON defensively and writing files atomically."""
+"""Reading input defensively (regular files only, size-capped) and writing outputs all or nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-
-from .model import Summary
 
 PROGRAM = "compare.py"
 MAX_INPUT_BYTES = 64 << 20  # the largest results file is well under 1 MiB
@@ -49,7 +47,7 @@ def read_json(path: Path):
     try:
         text = read_capped(path).decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BadFile(f"cannot read it ({error.__class__.__name__}: {error})") from None
+        raise BadFile(f"not UTF-8 ({error.reason} at byte {error.start})") from None
     if not text.strip():
         raise BadFile("empty file")
     try:
@@ -62,40 +60,25 @@ def read_json(path: Path):
         raise BadFile(f"unreadable JSON ({error})") from None
 
 
-def is_number(value) -> bool:
-    """A JSON number that is finite: any int (also beyond 2^64, or too large for a
-    float), a finite float; not a bool."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)
-
-
 def as_float(value) -> float | None:
-    """A number as a float, None when it is none or does not fit in one."""
-    if not is_number(value):
+    """A finite JSON number (not a bool) as a float; None otherwise or when it does not fit."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
-        return float(value)
+        value = float(value)
     except OverflowError:
         return None
+    return value if math.isfinite(value) else None
 
 
-def number(mapping, key: str, *, positive: bool = False) -> float:
+def positive(mapping, key: str) -> float | None:
     value = as_float(mapping.get(key)) if isinstance(mapping, dict) else None
-    if value is None or (positive and value <= 0):
-        raise BadFile(f"'{key}' is missing or not a {'positive ' if positive else ''}number")
-    return value
+    return value if value is not None and value > 0 else None
 
 
-def optional_number(mapping, key: str) -> float | None:
-    return as_float(mapping.get(key)) if isinstance(mapping, dict) else None
-
-
-def text(mapping, key: str, default: str = "") -> str:
+def text(mapping, key: str) -> str:
     value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, str) else default
+    return value if isinstance(value, str) else ""
 
 
 def as_dict(value) -> dict:
@@ -104,18 +87,6 @@ def as_dict(value) -> dict:
 
 def as_list(value) -> list:
     return value if isinstance(value, list) else []
-
-
-def parse_summary(data, what: str) -> Summary:
-    """A {"median","min","max","mean","stddev","cv","repetitions"} object."""
-    if not isinstance(data, dict):
-        raise BadFile(f"'{what}' is not an object")
-    median = number(data, "median", positive=True)
-    count = optional_number(data, "repetitions")
-    return Summary(median=median, min=optional_number(data, "min") or median,
-                   max=optional_number(data, "max") or median, mean=optional_number(data, "mean"),
-                   stddev=optional_number(data, "stddev"), cv=optional_number(data, "cv"),
-                   count=int(count) if count and count >= 1 else 1)
 
 
 def write_all(outputs: dict) -> None:
