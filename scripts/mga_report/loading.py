@@ -293,11 +293,24 @@ def parse_callgrind(path: Path) -> dict:
 # ---- the directory --------------------------------------------------------------------------
 
 
-def add_cachesim(machine: Machine, data: dict, source: str) -> None:
-    series = parse_cachesim(data, source)
+def add_cachesim(machine: Machine, path: Path, data: dict) -> None:
+    series = parse_cachesim(data, str(path))
     previous = machine.cachesim.setdefault((series.shape, series.topo), series)
     if previous is not series:
         raise BadFile(f"a second cache simulation of this shape and order (the first: {previous.source})")
+
+
+def add_once(machine: Machine, attribute: str, found, context) -> None:
+    """A machine's single crosslang.json or tape_vs_peers.json."""
+    if getattr(machine, attribute) is not None:
+        raise BadFile(f"{machine.name} already has one ({getattr(machine, attribute).source})")
+    setattr(machine, attribute, found)
+    machine.contexts.append((found.source, as_dict(context)))
+
+
+def add_gbench(machine: Machine, path: Path, data: dict, order: list) -> None:
+    machine.rate_points.extend(parse_gbench(data, path.stem, order))
+    machine.contexts.append((str(path), {f"Google Benchmark {k}": v for k, v in as_dict(data.get("context")).items()}))
 
 
 def load_results(results_dir: Path) -> Results:
@@ -333,19 +346,11 @@ def load_results(results_dir: Path) -> Results:
     # Training files first: they name the policies the benchmark names are matched against.
     use(kinds["bench_train"], lambda m, path, data: add_train_file(
         m, data, str(path), SIZE_AXIS_DIR in path.relative_to(results_dir).parts[:-1], order))
-    use(kinds["gbench"], lambda m, path, data: (m.rate_points.extend(parse_gbench(data, path.stem, order)),
-                                                m.contexts.append((str(path), {f"Google Benchmark {k}": v for k, v
-                                                                               in as_dict(data.get("context")).items()}))))
-
-    def single(m: Machine, attribute: str, found) -> None:
-        if getattr(m, attribute) is not None:
-            raise BadFile(f"{m.name} already has one ({getattr(m, attribute).source})")
-        setattr(m, attribute, found)
-
-    use(kinds["crosslang"], lambda m, path, data: (single(m, "crosslang", parse_crosslang(data, str(path))),
-                                                   m.contexts.append((str(path), as_dict(data.get("context"))))))
-    use(kinds["bench_tape_peers.sh"], lambda m, path, data: single(m, "peers", parse_peers(data, str(path))))
-    use(kinds["cachesim"], lambda m, path, data: add_cachesim(m, data, str(path)))
+    use(kinds["gbench"], lambda m, path, data: add_gbench(m, path, data, order))
+    use(kinds["crosslang"], lambda m, path, data: add_once(m, "crosslang", parse_crosslang(data, str(path)),
+                                                          data.get("context")))
+    use(kinds["bench_tape_peers.sh"], lambda m, path, data: add_once(m, "peers", parse_peers(data, str(path)), {}))
+    use(kinds["cachesim"], add_cachesim)
     use([(p, None) for p in sorted(results_dir.rglob("callgrind_*.txt"))],
         lambda m, path, _: m.callgrind.__setitem__(path.stem[len("callgrind_"):], (str(path), parse_callgrind(path))))
     for machine in machines.values():  # an order without a glibc-only file: the matrix's glibc cells
