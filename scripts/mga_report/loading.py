@@ -349,7 +349,8 @@ def load_results(results_dir: Path) -> Results:
     use(kinds["gbench"], lambda m, path, data: add_gbench(m, path, data, order))
     use(kinds["crosslang"], lambda m, path, data: add_once(m, "crosslang", parse_crosslang(data, str(path)),
                                                           data.get("context")))
-    use(kinds["bench_tape_peers.sh"], lambda m, path, data: add_once(m, "peers", parse_peers(data, str(path)), {}))
+    use(kinds["bench_tape_peers.sh"], lambda m, path, data: add_once(m, "peers", parse_peers(data, str(path)),
+                                                                    data.get("context")))
     use(kinds["cachesim"], add_cachesim)
     use([(p, None) for p in sorted(results_dir.rglob("callgrind_*.txt"))],
         lambda m, path, _: m.callgrind.__setitem__(path.stem[len("callgrind_"):], (str(path), parse_callgrind(path))))

@@ -186,13 +186,16 @@ def size_points(machine, order) -> list:
 def size(machine, fig, order) -> list:
     points = size_points(machine, order)
     policies = order({p for _, _, runs in points for p in runs})
-    rows = [[", ".join(f"{k} {v}" for k, v in zip(SHAPE_KEYS[::2], shape[::2])) + f", `{topo}`", f"{nodes:,.0f}",
-             ", ".join(sorted({str(r.steps) for r in runs.values()}))] +
-            [DASH if p not in runs else f"{runs[p].ns_per_node:.1f}{noisy(runs[p].noisy)}" for p in policies]
-            for nodes, (shape, topo), runs in points]
-    return table(["shape", "nodes/step", "steps", *map(code, policies)], rows) + [
-        "Nanoseconds per graph node (median time / steps / nodes per step); one repetition per cell, so no "
-        "intervals.", ""]
+    def rows(cell) -> list:
+        return [[", ".join(f"{k} {v}" for k, v in zip(SHAPE_KEYS[::2], shape[::2])) + f", `{topo}`", f"{nodes:,.0f}",
+                 ", ".join(sorted({str(r.steps) for r in runs.values()}))] +
+                [DASH if p not in runs else cell(runs[p]) for p in policies] for nodes, (shape, topo), runs in points]
+
+    header = ["shape", "nodes/step", "steps", *map(code, policies)]
+    return (table(header, rows(lambda run: f"{run.ns_per_node:.1f}{noisy(run.noisy)}")) +
+            ["Nanoseconds per graph node (median time / steps / nodes per step); one repetition per cell, so no "
+             "intervals. Peak RSS (MiB):", ""] +
+            table(header, rows(lambda run: mib(run.peak_rss_kib).replace(" MiB", ""))))
 
 
 def threads(machine, fig, order) -> list:

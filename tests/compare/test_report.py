@@ -116,14 +116,17 @@ class FullReportTest(unittest.TestCase):
         order = fixture_order(FIXTURES / "machine_c" / "bench_train_dfs.json")
         rows = [line for line in section.split("### machine_c", 1)[1].splitlines() if line.startswith("| n_embd")]
         self.assertEqual([r.split("|")[1].strip() for r in rows],
-                         ["n_embd 16, n_layer 1, `dfs`", "n_embd 32, n_layer 2, `dfs`", "n_embd 128, n_layer 4, `dfs`"])
-        for name, row in zip(("embd16_layer1.json", "embd32_layer2.json", "embd128_layer4.json"), rows):
+                         ["n_embd 16, n_layer 1, `dfs`", "n_embd 32, n_layer 2, `dfs`", "n_embd 128, n_layer 4, `dfs`"] * 2,
+                         "ns per node, then peak RSS")
+        for name, row in zip(("embd16_layer1.json", "embd32_layer2.json", "embd128_layer4.json"), rows[:3]):
             runs = {r["allocator"]: r for r in load(FIXTURES / "machine_c" / "sweep" / name)["runs"]}
             cells = [c.strip() for c in row.strip("|").split("|")]
+            rss = [c.strip() for c in rows[rows.index(row) + 3].strip("|").split("|")]
             for column, policy in enumerate(order, start=3):
                 rep = median_repetition(runs[policy])
                 ns = 1e9 * runs[policy]["train_seconds"]["median"] / rep["steps"] / rep["nodes_per_step"]
                 self.assertEqual(cells[column].split()[0], f"{ns:.1f}")
+                self.assertEqual(rss[column], f"{rep['peak_rss_kib'] / 1024:.1f}")
 
     def test_threads_and_the_claim_are_tables(self):
         threads = section_text(self.report, "## Threads")
