@@ -39,11 +39,12 @@ def section(machines: list, figs: dict, order) -> list:
             map(code, rankings[machines[0].name])) if same else "**differs**: " + "; ".join(
             f"{name}: " + " < ".join(map(code, r)) for name, r in rankings.items())))
         for a, b in combinations(common, 2):  # the pairs that swap: measurably, or within the noise
-            found = [speed_ratio(f"{m.name}|pair|{topo}|{a}|{b}", m.series[topo][a], m.series[topo][b]) for m in machines]
+            found = [speed_ratio(f"{m.name}|pair|{topo}|{a}|{b}", m.series[topo][a], m.series[topo][b])
+                     for m in machines]
             if len({r.point > 1 for r in found}) > 1:
-                lines.append(f"  - `{a}` over `{b}`: " + ", ".join(f"{m.name} {ratio_ci(r)}" for m, r in zip(machines, found))
-                             + (": a measurable swap" if {r.side() for r in found} >= {1, -1} else
-                                ": not a measurable swap (an interval contains 1)"))
+                cells = ", ".join(f"{m.name} {ratio_ci(r)}" for m, r in zip(machines, found))
+                lines.append(f"  - `{a}` over `{b}`: {cells}" + (": a measurable swap" if {r.side() for r in found} >= {
+                    1, -1} else ": not a measurable swap (an interval contains 1)"))
     rows = []
     bases = {figs[m.name].roles.baseline for m in machines}
     if len(bases) == 1:
@@ -60,7 +61,8 @@ def section(machines: list, figs: dict, order) -> list:
                              status(found, False)])
     found = [figs[m.name].throughput.elasticity if figs[m.name].throughput else None for m in machines]
     if all(found):
-        rows.append(["log–log slope of training speed on allocation rate", *map(value_ci, found), status(found, False)])
+        rows.append(["log–log slope of training speed on allocation rate", *map(value_ci, found),
+                     status(found, False)])
     held = sum(1 for row in rows if row[-1].startswith(("holds", "same size")))
     return lines + [""] + table(["figure", *(m.name for m in machines), "on every machine"], rows) + [
         f"{held} of {len(rows)} figures hold (ratios: the same side of 1) or agree in size (shares, slopes) on "

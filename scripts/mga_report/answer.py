@@ -37,7 +37,8 @@ def reason(fig, topo: str, policy: str) -> str:
     quiet = [p for p in PHASES if p not in f.ALLOCATING_PHASES]
     if runs[policy].phases is None or runs[base].phases is None:
         return ""
-    phase = max(quiet, key=lambda p: runs[base].phases[p] / runs[base].steps - runs[policy].phases[p] / runs[policy].steps)
+    phase = max(quiet, key=lambda p: runs[base].phases[p] / runs[base].steps
+                - runs[policy].phases[p] / runs[policy].steps)
     label = f"{fig.machine.name}|answer|{topo}|{phase}"
     text = (f": its {phase} phase, which allocates nothing, runs "
             f"{ci(f.phase_ratio(label + '|' + policy, runs[policy], runs[base], phase))} as fast as `{base}`'s")
@@ -57,7 +58,8 @@ def custom_bullet(fig) -> str:
     if not custom:
         return "No hand-written allocator (a run marked hand_written) ran beside the baseline."
     best = max(custom, key=lambda p: speeds[p].point)
-    text = f"The fastest hand-written allocator, `{best}`, trains {ci(speeds[best])} as fast as `{base}` with `--topo {topo}`"
+    text = (f"The fastest hand-written allocator, `{best}`, trains {ci(speeds[best])} as fast as `{base}` with "
+            f"`--topo {topo}`")
     share = fig.shares.get(topo, {}).get(base)
     if share is None:
         return text + "."
@@ -86,8 +88,8 @@ def nodes_bullet(fig) -> str:
                 "removing the nodes buys is not measured.")
     exact, graph = ceiling.exact, ceiling.graph
     same = exact.output_config == graph.output_config and set(exact.hashes) == set(graph.hashes) and exact.hashes
-    return (f"Removing the nodes altogether (`--engine tape-exact`: fused operations on flat buffers, "
-            + ("the same output bytes" if same else "**output hashes that differ**") +
+    return ("Removing the nodes altogether (`--engine tape-exact`: fused operations on flat buffers, "
+            + ("the same output bytes" if same else "output hashes that differ, so not the same arithmetic") +
             f") trains {ci(ceiling.exact_vs_graph)} as fast as `{graph.name}` with `--topo {f.GRAPH_TOPO}`, the "
             "fastest node graph.")
 

@@ -259,7 +259,8 @@ def size_chart(plt, fig, order):
     for axes, (nodes, (shape, topo), runs) in zip(axes_row[0], ends):
         shown = [p for p in policies if p in runs]
         values = {p: runs[p].ns_per_node for p in shown}
-        bar_panel(axes, roles, shown, {"ns": values}, {}, {p for p in shown if runs[p].noisy}, "ns", cut_at(values.values()))
+        bar_panel(axes, roles, shown, {"ns": values}, {}, {p for p in shown if runs[p].noisy}, "ns",
+                  cut_at(values.values()))
         axes.set_title(f"n_embd {shape[0]}, n_layer {shape[2]}: {nodes:,.0f} nodes/step", fontsize=9)
         axes.set_xlabel("ns per node (median)")
     footnote(figure, f"{machine.name}, the smallest and the largest graph of the size axis; one repetition per "

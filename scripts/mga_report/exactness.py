@@ -14,7 +14,8 @@ from .model import DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 EMPTY_HASH = str(FNV_OFFSET)  # the hash of no bytes at all
-REFERENCE_NAME = re.compile(r"microgpt_(py|ts)(?:_embd(\d+)_head(\d+)_layer(\d+)_block(\d+))?_seed(-?\d+)_steps(\d+)\.txt")
+REFERENCE_NAME = re.compile(r"microgpt_(py|ts)(?:_embd(\d+)_head(\d+)_layer(\d+)_block(\d+))?"
+                            r"_seed(-?\d+)_steps(\d+)\.txt")
 PROGRAMS = {"py": ("python", "microgpt.py"), "ts": ("mulberry32", "microgpt.ts")}
 REFERENCE_SAMPLES = 20  # the reference programs print 20 samples
 PROOF = ("Every run records the FNV-1a 64 hash of what it printed (each step's loss to 4 decimals and the sampled "
@@ -35,7 +36,8 @@ def output_config(config: dict, steps: int) -> tuple:
 
     shape = tuple(hashable(config.get(k, d)) for k, d in zip(SHAPE_KEYS, DEFAULT_SHAPE))
     return (("rng", hashable(config.get("rng", "python"))), ("seed", hashable(config.get("seed"))), ("steps", steps),
-            ("shape", shape), ("samples", hashable(config.get("samples"))), ("num_docs", hashable(config.get("num_docs"))))
+            ("shape", shape), ("samples", hashable(config.get("samples"))),
+            ("num_docs", hashable(config.get("num_docs"))))
 
 
 def config_label(config: tuple) -> str:
@@ -107,7 +109,10 @@ def check(machines: list, reference_dir: str, references: dict | None) -> Exactn
         values = dict(group.config)
         key = (values["rng"], values["seed"], values["steps"], values["shape"], values["samples"])
         group.reference = (references or {}).get(key)
-    order = lambda g: (dict(g.config)["shape"] != DEFAULT_SHAPE, -(dict(g.config)["steps"] or 0), str(g.config))  # noqa: E731
+    def order(group: Group) -> tuple:  # the default shape first, then more steps first
+        values = dict(group.config)
+        return values["shape"] != DEFAULT_SHAPE, -(values["steps"] or 0), str(group.config)
+
     return Exactness(reference_dir, references, sorted(groups.values(), key=order))
 
 
@@ -126,7 +131,8 @@ def what_ran(runs: list) -> str:
 def section(exactness: Exactness, machines: list) -> list:
     lines = [PROOF, ""]
     if exactness.references is None:
-        lines += [f"No reference directory `{exactness.reference_dir}`: the outputs are compared with each other only.", ""]
+        lines += [f"No reference directory `{exactness.reference_dir}`: the outputs are compared with each other "
+                  "only.", ""]
     rows = []
     for group in exactness.groups:
         outputs = group.outputs()

@@ -170,7 +170,8 @@ def parse_summary(data, what: str) -> Summary:
 def parse_crosslang(data: dict, source: str) -> Crosslang:
     runs, chain = {}, {}
     for run in as_list(data.get("runs")):
-        runtime, reps = text(run, "runtime"), [r for r in as_list(as_dict(run).get("repetitions")) if isinstance(r, dict)]
+        runtime = text(run, "runtime")
+        reps = [r for r in as_list(as_dict(run).get("repetitions")) if isinstance(r, dict)]
         identical = [r for r in reps if r.get("reference") == "identical"]
         steps = next((r["steps"] for r in reps if positive(r, "steps")), data.get("config", {}).get("steps"))
         if not runtime or runtime in runs or not as_float(steps) or steps <= 0:
@@ -178,8 +179,8 @@ def parse_crosslang(data: dict, source: str) -> Crosslang:
             continue
         timed = run.get("output") == "identical" and isinstance(run.get("train_seconds"), dict)
         rss = sorted(v for v in (as_float(r.get("peak_rss_kib")) for r in identical or reps) if v)
-        runs[runtime] = RuntimeRun(runtime, text(run, "version"), text(run, "program"), text(run, "timing"),
-                                   tuple(positive(r, "train_seconds") for r in identical if positive(r, "train_seconds")),
+        seconds = tuple(v for v in (positive(r, "train_seconds") for r in identical) if v)
+        runs[runtime] = RuntimeRun(runtime, text(run, "version"), text(run, "program"), text(run, "timing"), seconds,
                                    int(steps), parse_summary(run["train_seconds"], "train_seconds") if timed else None,
                                    rss[(len(rss) - 1) // 2] if rss else None, len(reps), len(reps) - len(identical))
     for entry in as_list(data.get("chain")):

@@ -41,8 +41,9 @@ def training(machine, fig, order) -> list:
     runs = [r for t in topos for r in machine.series[t].values()]
     steps = ", ".join(sorted({str(r.steps) for r in runs}))
     reps = ", ".join(sorted({str(r.repetitions) for r in runs}))
-    return table(header, rows) + [f"Seconds for {steps} steps, median of {reps} repetitions, each a fresh process; "
-                                  "*vs* is the speed per step against the baseline (above 1 = faster).", ""] + legend(runs)
+    note = (f"Seconds for {steps} steps, median of {reps} repetitions, each a fresh process; *vs* is the speed per "
+            "step against the baseline (above 1 = faster).")
+    return table(header, rows) + [note, ""] + legend(runs)
 
 
 def shares(machine, fig, order) -> list:
@@ -54,8 +55,9 @@ def shares(machine, fig, order) -> list:
         rows = []
         for policy in order(found):
             run = runs[policy]
+            total = f"{1000 * sum(run.phases.values()) / run.steps:.3f}{noisy(run.noisy)}"
             rows.append([code(policy)] + [f"{1000 * run.phases[p] / run.steps:.3f}" for p in PHASES] +
-                        [f"{1000 * sum(run.phases.values()) / run.steps:.3f}{noisy(run.noisy)}", share_ci(found[policy]),
+                        [total, share_ci(found[policy]),
                          ratio_ci(f.amdahl(found[policy])) if policy != fig.roles.reference else DASH] +
                         ([callgrind_share(machine, policy)] if callgrind else []))
         lines += [f"`--topo {topo}`, ms per step (median repetition):", ""]
@@ -75,8 +77,9 @@ def elasticity(machine, fig, order) -> list:
     found, base = fig.throughput, fig.roles.baseline
     if found is None:
         return ["No Google Benchmark allocation rates of policies that also trained (`scripts/bench_gbench.sh`).", ""]
-    rows = [[code(p.policy), rate(p.rate.point) + noisy(p.noisy), ratio_ci(f.rate_ratio(machine, found, p.policy, base)),
-             f"{p.speed.point:.1f}", ratio_ci(fig.speed.get(machine.headline_topo, {}).get(p.policy))]
+    rows = [[code(p.policy), rate(p.rate.point) + noisy(p.noisy),
+             ratio_ci(f.rate_ratio(machine, found, p.policy, base)), f"{p.speed.point:.1f}",
+             ratio_ci(fig.speed.get(machine.headline_topo, {}).get(p.policy))]
             for p in found.points]
     lines = table(["policy", f"allocs/s ({found.family})", f"vs `{base}`", "steps/s",
                    f"training vs `{base}`"], rows)

@@ -40,8 +40,8 @@ class HashTest(unittest.TestCase):
             (directory / "notes.txt").write_bytes(b"ignored")
             references = exactness.load_references(directory)
         self.assertEqual(len(references), 3)
-        self.assertEqual(references[("python", 42, 1000, (16, 4, 1, 16), 20)],
-                         ("microgpt_py_seed42_steps1000.txt", "microgpt.py", str(fnv1a64_reference(b"python output\n"))))
+        expected = ("microgpt_py_seed42_steps1000.txt", "microgpt.py", str(fnv1a64_reference(b"python output\n")))
+        self.assertEqual(references[("python", 42, 1000, (16, 4, 1, 16), 20)], expected)
         self.assertEqual(references[("mulberry32", 42, 1000, (16, 4, 1, 16), 20)][1], "microgpt.ts")
         self.assertIn(("python", -5, 25, (8, 2, 2, 8), 20), references)
         self.assertIsNone(exactness.load_references(Path(temp) / "absent"))

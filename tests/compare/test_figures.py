@@ -60,7 +60,8 @@ class FiguresTest(unittest.TestCase):
             for policy in runs:
                 with self.subTest(machine=machine, policy=policy):
                     speed = fig.speed[topo][policy]
-                    self.assertAlmostEqual(speed.point, ms_per_step(runs[roles["baseline"]]) / ms_per_step(runs[policy]))
+                    expected = ms_per_step(runs[roles["baseline"]]) / ms_per_step(runs[policy])
+                    self.assertAlmostEqual(speed.point, expected)
                     share = fixture_share(runs, policy, roles["no_alloc_reference"])
                     self.assertAlmostEqual(fig.shares[topo][policy].point, share)
                     self.assertAlmostEqual(figures.amdahl(fig.shares[topo][policy]).point, 1 / (1 - share))
@@ -86,13 +87,15 @@ class FiguresTest(unittest.TestCase):
         view = self.figures["machine_m"].matrix["dfs"]
         self.assertEqual(view.mallocs[0], "glibc")
         for (malloc, policy), entry in cells.items():
-            self.assertAlmostEqual(view.speed[(malloc, policy)].point, ms_per_step(cells[("glibc", base)]) / ms_per_step(entry))
+            expected = ms_per_step(cells[("glibc", base)]) / ms_per_step(entry)
+            self.assertAlmostEqual(view.speed[(malloc, policy)].point, expected)
 
     def test_the_practical_rows(self):
         fig = self.figures["machine_m"]
         roles = fixture_roles(FIXTURES / "machine_m" / "bench_train_dfs.json")
         cells = fixture_cells(FIXTURES / "machine_m" / "bench_train_malloc_dfs.json")
-        rows = {what: (found, note) for what, found, note in figures.practical(fig.machine, fig.matrix["dfs"], fig.roles)}
+        rows = {what: (found, note)
+                for what, found, note in figures.practical(fig.machine, fig.matrix["dfs"], fig.roles)}
         base = roles["baseline"]
         drop_ins = {m: ms_per_step(cells[("glibc", base)]) / ms_per_step(cells[(m, base)])
                     for m, p in cells if p == base and m != "glibc"}
@@ -114,7 +117,8 @@ class FiguresTest(unittest.TestCase):
         exact = fixture_runs(FIXTURES / "machine_m" / "bench_train_tape_exact.json")["tape-exact"]
         creation = fixture_cells(FIXTURES / "machine_m" / "bench_train_malloc_creation.json")
         reference = fixture_roles(FIXTURES / "machine_m" / "bench_train_dfs.json")["no_alloc_reference"]
-        self.assertAlmostEqual(ceiling.exact_vs_graph.point, ms_per_step(creation[("glibc", reference)]) / ms_per_step(exact))
+        expected = ms_per_step(creation[("glibc", reference)]) / ms_per_step(exact)
+        self.assertAlmostEqual(ceiling.exact_vs_graph.point, expected)
 
     def test_thread_scaling_and_gain_come_from_the_medians(self):
         medians = {(r["allocator"], r["release"], r["threads"]): r["train_seconds"]["median"]
@@ -137,8 +141,8 @@ class AnswerTest(unittest.TestCase):
         text = "\n".join(bullets)
         base = fig.roles.baseline
         share = fig.shares["dfs"][base]
-        self.assertIn(f"{100 * share.point:.1f}% (95% CI {100 * share.low:.1f}–{100 * share.high:.1f}%) of a `{base}` "
-                      "training step with `--topo dfs`", bullets[0])
+        self.assertIn(f"{100 * share.point:.1f}% (95% CI {100 * share.low:.1f}–{100 * share.high:.1f}%) "
+                      f"of a `{base}` training step with `--topo dfs`", bullets[0])
         self.assertIn(f"{figures.amdahl(share).point:.2f}×", bullets[0])
         view = fig.matrix["dfs"]
         best = max(view.mallocs[1:], key=lambda m: view.speed[(m, base)].point)

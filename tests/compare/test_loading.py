@@ -192,7 +192,8 @@ class FileKindsTest(unittest.TestCase):
         self.assertIn("crosslang.json: crosslang schema 1 is not read (this compare.py reads schema 2)", stderr)
         self.assertIn("old.json: no usable run", stderr)
         self.assertIsNone(loaded.machines["machine_b"].crosslang)
-        self.assertEqual(list(loaded.machines["machine_b"].policies), fixture_order(FIXTURES / "machine_b" / "bench_train.json"))
+        self.assertEqual(list(loaded.machines["machine_b"].policies),
+                         fixture_order(FIXTURES / "machine_b" / "bench_train.json"))
 
     def test_crosslang_is_read_per_machine(self):
         shutil.copy(FIXTURES / "machine_a" / "crosslang.json", self.results / "machine_b" / "crosslang.json")

@@ -86,7 +86,8 @@ class FullReportTest(unittest.TestCase):
         row = report_row(matrix, "### machine_m", code(base))
         mallocs = list(dict.fromkeys(m for m, _ in cells))
         for column, malloc in enumerate(mallocs, start=2):
-            self.assertTrue(row[column].startswith(f"{ms_per_step(cells[('glibc', base)]) / ms_per_step(cells[(malloc, base)]):.2f}×"))
+            expected = ms_per_step(cells[("glibc", base)]) / ms_per_step(cells[(malloc, base)])
+            self.assertTrue(row[column].startswith(f"{expected:.2f}×"), row)
         practical = section_text(self.report, "## Preload a malloc, use std::pmr, or write an arena?")
         self.assertIn("| comparison | `--topo dfs` | `--topo creation` |", practical)
         self.assertIn(f"| `{base}` under `{mallocs[1]}` vs under glibc |", practical)
@@ -116,7 +117,8 @@ class FullReportTest(unittest.TestCase):
         order = fixture_order(FIXTURES / "machine_c" / "bench_train_dfs.json")
         rows = [line for line in section.split("### machine_c", 1)[1].splitlines() if line.startswith("| n_embd")]
         self.assertEqual([r.split("|")[1].strip() for r in rows],
-                         ["n_embd 16, n_layer 1, `dfs`", "n_embd 32, n_layer 2, `dfs`", "n_embd 128, n_layer 4, `dfs`"] * 2,
+                         ["n_embd 16, n_layer 1, `dfs`", "n_embd 32, n_layer 2, `dfs`",
+                          "n_embd 128, n_layer 4, `dfs`"] * 2,
                          "ns per node, then peak RSS")
         for name, row in zip(("embd16_layer1.json", "embd32_layer2.json", "embd128_layer4.json"), rows[:3]):
             runs = {r["allocator"]: r for r in load(FIXTURES / "machine_c" / "sweep" / name)["runs"]}
@@ -135,7 +137,8 @@ class FullReportTest(unittest.TestCase):
         runtimes = [r["runtime"] for r in load(FIXTURES / "machine_a" / "crosslang.json")["runs"]]
         for runtime in runtimes:
             self.assertIn(f"| {code(runtime)} |", claim)
-            self.assertNotIn(code(runtime), section_text(self.report, "## How long does training take with each policy?"))
+            training = section_text(self.report, "## How long does training take with each policy?")
+            self.assertNotIn(code(runtime), training)
         self.assertIn("| pair | chain allocs/s ratio | training speed ratio |", claim)
 
     def test_bad_files_are_named_in_one_line_warnings_and_listed(self):
@@ -154,8 +157,8 @@ class FullReportTest(unittest.TestCase):
         names = list(runs[0]["traits"])
         self.assertIn("| policy | " + " | ".join(names) + " |", section)
         for run in runs:
-            self.assertIn(f"| {code(run['allocator'])} | " + " | ".join("✓" if run["traits"][t] else "" for t in names)
-                          + " |", section)
+            marks = " | ".join("✓" if run["traits"][t] else "" for t in names)
+            self.assertIn(f"| {code(run['allocator'])} | {marks} |", section)
 
     def test_across_machines_is_there_and_the_same_results_give_the_same_report(self):
         self.assertIn("## Across machines", self.report)

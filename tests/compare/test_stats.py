@@ -1,6 +1,5 @@
 """scripts/mga_report/stats.py: medians, bootstrap intervals, log-log slopes."""
 
-import math
 import statistics
 import unittest
 
@@ -57,7 +56,8 @@ class IntervalTest(unittest.TestCase):
         self.assertEqual(stats.ratio_interval("noise", a, b).side(), 0)
 
     def test_one_repetition_gives_no_interval(self):
-        interval = stats.ratio_interval("one", stats.repetitions_sample([2.0]), stats.repetitions_sample([0.9, 1.0, 1.1]))
+        interval = stats.ratio_interval("one", stats.repetitions_sample([2.0]),
+                                        stats.repetitions_sample([0.9, 1.0, 1.1]))
         self.assertFalse(interval.available)
         self.assertEqual(interval.point, 2.0)
         self.assertEqual(interval.side(), 0, "no interval is never called faster or slower")
