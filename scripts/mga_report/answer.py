@@ -66,7 +66,7 @@ def custom_bullet(fig) -> str:
     bound = f.amdahl(share)
     if speeds[best].side(bound.high if bound.available else bound.point) > 0:
         return text + f", beyond that {ratio_ci(bound)} bound" + reason(fig, topo, best) + "."
-    return text + f", within reach of the {ratio_ci(bound)} bound above."
+    return text + f", not measurably beyond the {ratio_ci(bound)} bound above."
 
 
 def drop_in_bullet(fig) -> str:

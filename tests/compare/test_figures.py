@@ -173,7 +173,7 @@ class AnswerTest(unittest.TestCase):
         if fig.speed["dfs"][hand].low > bound.high:
             self.assertRegex(bullet, r"beyond that .* bound: its \w+ phase, which allocates nothing, runs \d")
         else:
-            self.assertIn("within reach of the", bullet)
+            self.assertIn("not measurably beyond the", bullet)
 
     def test_missing_data_is_said_not_invented(self):
         _, found = computed("machine_b")
