@@ -1,154 +1,117 @@
-"""The answer in words, generated from the figures: the allocation share's verdict and
-the throughput verdict, which comes from the robust figure (the fit without the
-reference-counted policy) and says whether it survives removing any one policy."""
+"""The answer: at most five bullets, each a measured number with its 95% interval and one
+plain sentence, all from one machine's figures. No verdict words on a threshold: where an
+interval is wide, the sentence says so."""
 
 from __future__ import annotations
 
-from . import analysis, fmt
-from .analysis import PROPORTIONAL_SLOPE, RANKING_AGREES_R
-from .figures import Figures
+from . import figures as f
+from .fmt import names, ratio_ci, share_ci
 from .model import PHASES, topo_order
-from .sections import NO_TRAITS, topo_phrase
 
 
-def ci(interval, digits: int = 2) -> str:
-    if interval is None or not interval.available:
-        return "no interval"
-    return f"95% CI {interval.low:.{digits}f}–{interval.high:.{digits}f}"
-
-
-def share_ci(interval) -> str:
+def ci(interval) -> str:
+    """'3.26× (95% CI 2.77–4.07)', saying 'a wide interval' when its ends are more than 2x apart."""
     if not interval.available:
-        return "no interval"
-    return f"95% CI {100 * interval.low:.1f}–{100 * interval.high:.1f}%"
+        return ratio_ci(interval)
+    wide = ", a wide interval" if interval.wide else ""
+    return f"{interval.point:.2f}× (95% CI {interval.low:.2f}–{interval.high:.2f}{wide})"
 
 
-def share_sentences(fig: Figures) -> list[str]:
-    """The baseline's allocation share in the headline order, then in the other orders."""
-    roles, machine = fig.roles, fig.machine
-    headline = machine.headline_topo
-    sentences = []
-    for topo in topo_order(fig.shares):
-        share = fig.shares[topo].get(roles.baseline)
-        if share is None:
-            continue
-        if topo == headline:
-            sentences.append(
-                f"Allocation {analysis.share_verdict(share)}: with {topo_phrase(topo)}, allocating and releasing "
-                f"take about {fmt.percent(share.point)} ({share_ci(share)}) of a `{roles.baseline}` training step "
-                f"(phase split against `{roles.no_alloc_reference}`).")
-        else:
-            sentences.append(f"With {topo_phrase(topo)} the same share is {fmt.percent(share.point)} "
-                             f"({share_ci(share)}), so there allocation {analysis.share_verdict(share)}.")
-    return sentences
+def share_bullet(fig) -> str:
+    base = fig.roles.baseline
+    found = [(t, fig.shares[t][base]) for t in topo_order(fig.shares) if base in fig.shares[t]]
+    if not found:
+        return ("The share of a step spent allocating is not measured: it needs phase times of a run marked "
+                "baseline and of one marked no_alloc_reference.")
+    shares = [f"{share_ci(s)} with `--topo {t}`" for t, s in found]
+    shares[0] = shares[0].replace("(", "(95% CI ", 1).replace(" with", f" of a `{base}` training step with", 1)
+    return (f"Allocating and releasing nodes take {' and '.join(shares)}; were they free, that alone would make "
+            f"training at most {' and '.join(ratio_ci(f.amdahl(s)) for _, s in found)} as fast "
+            "(Amdahl: 1 / (1 − share)).")
 
 
-def fit_clause(fit) -> str:
-    slope, r = fit.slope, fit.r
-    text = (f"a 10× faster allocator goes with {10 ** slope.point:.2f}× the training speed "
-            f"(log–log slope {slope.point:.2f}, {ci(slope)}")
-    if r is not None:
-        text += f"; r = {r.point:.2f}, {ci(r)}"
-    return text + ")"
+def reason(fig, topo: str, policy: str) -> str:
+    """The phase without allocation whose time differs most from the baseline's, and the scattered
+    control's same phase: the measured reason a policy beats the Amdahl bound."""
+    runs, base = fig.machine.series[topo], fig.roles.baseline
+    quiet = [p for p in PHASES if p not in f.ALLOCATING_PHASES]
+    if runs[policy].phases is None or runs[base].phases is None:
+        return ""
+    phase = max(quiet, key=lambda p: runs[base].phases[p] / runs[base].steps
+                - runs[policy].phases[p] / runs[policy].steps)
+    label = f"{fig.machine.name}|answer|{topo}|{phase}"
+    text = (f": its {phase} phase, which allocates nothing, runs "
+            f"{ci(f.phase_ratio(label + '|' + policy, runs[policy], runs[base], phase))} as fast as `{base}`'s")
+    scattered = [p for p in fig.roles.having("scattered") if p in runs]
+    if scattered:
+        control = runs[scattered[0]]
+        text += (f", and with its nodes scattered (the layout control `{control.name}`) "
+                 f"{ci(f.phase_ratio(label + '|' + control.name, control, runs[base], phase))} as fast: the "
+                 "difference is where the nodes land")
+    return text
 
 
-def throughput_sentences(fig: Figures) -> list[str]:
-    found, verdict = fig.throughput, fig.verdict
-    if found is None:
-        return []
-    robust = found.robust
-    if robust.slope is None:
-        return [f"Too few policies ({len(robust.names)}) with both an allocation rate and a training time "
-                "to relate the two."]
-    count = len(robust.names)
-    if found.without:
-        subject = f"Across the {count} policies other than the reference-counted {fmt.names(found.without)}"
-    elif not found.roles_known:
-        subject = (f"Across all {count} policies (which one is reference-counted is not recorded, so none is "
-                   "left out)")
-    else:
-        subject = f"Across the {count} policies (none is marked reference-counted)"
-    fragile = not verdict.survives or verdict.slope_spans_threshold or verdict.r_spans_threshold
-    hedge = "on the point estimates, " if fragile else ""
-    sentences = [f"{subject}, {fit_clause(robust)}: {hedge}**{verdict.words}**."]
-    if verdict.slope_range is not None:
-        ranges = f"slopes {verdict.slope_range[0]:.2f}–{verdict.slope_range[1]:.2f}"
-        if verdict.r_range is not None:
-            ranges += f", r {verdict.r_range[0]:.2f}–{verdict.r_range[1]:.2f}"
-        if verdict.survives:
-            sentences.append(f"This verdict survives removing any one of these policies ({ranges}).")
-        else:
-            flips = "; ".join(f"without `{policy}` the slope is {fmt.number(s, 2)} and r = {fmt.number(r, 2)}, "
-                              f"{analysis.SHORT[words]}" for policy, s, r, words in verdict.flips)
-            sentences.append(f"This verdict does not survive removing a single policy: {flips} "
-                             f"(leave-one-out {ranges}).")
-    doubts = []
-    if verdict.slope_spans_threshold:
-        doubts.append(f"the slope's interval contains {PROPORTIONAL_SLOPE}")
-    if verdict.r_spans_threshold:
-        doubts.append(f"r's interval contains {RANKING_AGREES_R}")
-    if doubts:
-        sentences.append(f"The thresholds lie inside the intervals ({' and '.join(doubts)}), so the "
-                         "measurements do not settle the verdict either way.")
-    if found.without and found.everyone.slope is not None:
-        everyone = found.everyone
-        words = analysis.explains(everyone.slope.point, everyone.r.point if everyone.r else None)
-        sentences.append(f"With {fmt.names(found.without)} included, {fit_clause(everyone)}: "
-                         f"{analysis.SHORT[words]}.")
-    return sentences
+def custom_bullet(fig) -> str:
+    topo, base = fig.machine.headline_topo, fig.roles.baseline
+    speeds = fig.speed.get(topo, {})
+    custom = [p for p in fig.roles.having("hand_written") if p in speeds and not fig.roles.has(p, "control")]
+    if not custom:
+        return "No hand-written allocator (a run marked hand_written) ran beside the baseline."
+    best = max(custom, key=lambda p: speeds[p].point)
+    text = (f"The fastest hand-written allocator, `{best}`, trains {ci(speeds[best])} as fast as `{base}` with "
+            f"`--topo {topo}`")
+    share = fig.shares.get(topo, {}).get(base)
+    if share is None:
+        return text + "."
+    bound = f.amdahl(share)
+    if speeds[best].side(bound.high if bound.available else bound.point) > 0:
+        return text + f", beyond that {ratio_ci(bound)} bound" + reason(fig, topo, best) + "."
+    return text + f", not measurably beyond the {ratio_ci(bound)} bound above."
 
 
-def verdict_sentences(fig: Figures) -> list[str]:
-    """What the README quotes: the share verdicts and the throughput verdict."""
-    sentences = share_sentences(fig)
-    if not fig.roles.known:
-        sentences.append(NO_TRAITS[0].upper() + NO_TRAITS[1:] + ".")
-    return sentences + throughput_sentences(fig)
+def drop_in_bullet(fig) -> str:
+    base, topo = fig.roles.baseline, fig.machine.headline_topo
+    view = fig.matrix.get(topo)
+    found = [(m, view.speed[(m, base)]) for m in view.mallocs[1:] if (m, base) in view.speed] if view else []
+    if not found:
+        return (f"No policy × process-allocator matrix with `--topo {topo}` in results/, so what a drop-in "
+                "allocator buys the unchanged program is not measured.")
+    malloc, speed = max(found, key=lambda pair: pair[1].point)
+    return (f"The best drop-in process allocator, `{malloc}` (preloaded, not a line changed), makes the unchanged "
+            f"`{base}` program {ci(speed)} as fast with `--topo {topo}`.")
 
 
-def saving_sentences(fig: Figures) -> list[str]:
-    roles, machine = fig.roles, fig.machine
-    base = fig.baseline
-    sentences = []
-    if base is not None and base.phases:
-        largest = max(PHASES, key=lambda phase: base.phases[phase])
-        sentences.append(f"The largest phase under `{base.name}` is {largest} "
-                         f"({fmt.percent(base.phases[largest] / sum(base.phases.values()))} of the step).")
-    speeds = fig.speed.get(machine.headline_topo, {})
-    reference = roles.no_alloc_reference
-    if base is not None and reference in speeds:
-        sentences.append(fmt.speed_words(speeds[reference], f"`{reference}`", f"`{base.name}`") +
-                         f" with {machine.headline_topo}.")
-    others = {p: s for p, s in speeds.items()
-              if p not in (roles.baseline, reference) and p not in roles.controls}  # controls are no strategy
-    if others:
-        best = max(others, key=lambda p: others[p].point)
-        sentences.append("The fastest other policy: " + fmt.speed_words(others[best], f"`{best}`",
-                                                                        f"`{roles.baseline}`") + ".")
-    return sentences
+def nodes_bullet(fig) -> str:
+    ceiling = fig.ceiling
+    if ceiling is None or ceiling.exact_vs_graph is None:
+        return ("No `--engine tape-exact` run beside the no-alloc reference's `--topo creation` run, so what "
+                "removing the nodes buys is not measured.")
+    exact, graph = ceiling.exact, ceiling.graph
+    same = exact.output_config == graph.output_config and set(exact.hashes) == set(graph.hashes) and exact.hashes
+    return ("Removing the nodes altogether (`--engine tape-exact`: fused operations on flat buffers, "
+            + ("the same output bytes" if same else "output hashes that differ, so not the same arithmetic") +
+            f") trains {ci(ceiling.exact_vs_graph)} as fast as `{graph.name}` with `--topo {f.GRAPH_TOPO}`, the "
+            "fastest node graph.")
 
 
-def chain_sentence(fig: Figures) -> list[str]:
-    found, base = fig.throughput, fig.roles.baseline
-    if found is None or base is None or found.point(base) is None or len(fig.rate_ratios) < 2:
-        return []
-    fastest = max((p for p in fig.rate_ratios if p != base), key=lambda p: fig.rate_ratios[p].point)
-    speed = fig.speed.get(fig.machine.headline_topo, {}).get(fastest)
-    if speed is None:
-        return []
-    rate = fig.rate_ratios[fastest]
-    return [f"In the `{found.family}` microbenchmark `{fastest}` allocates {rate.point:.2f}× as fast as `{base}` "
-            f"({ci(rate)}) and trains {speed.point:.2f}× as fast ({ci(speed)})."]
+def elasticity_bullet(fig) -> str:
+    found = fig.throughput
+    if found is None or found.elasticity is None:
+        return ("Training speed is not set against allocation speed: it needs Google Benchmark allocation rates "
+                "(`allocs/s`) of at least two policies that also trained.")
+    robust = [p.policy for p in found.points if p.policy not in found.left_out]
+    who = f"the {len(robust)} policies" + (f" other than the reference-counted {names(found.left_out)}"
+                                           if found.left_out else "")
+    text = (f"Across {who} (layout controls left out), 10× faster allocation in the `{found.family}` "
+            f"microbenchmark went with {ci(f.tenfold(found.elasticity))} faster training with "
+            f"`--topo {fig.machine.headline_topo}` (log–log slope {found.elasticity.point:.2f})")
+    if found.elasticity_all is not None:
+        text += f"; with {names(found.left_out)}, {ci(f.tenfold(found.elasticity_all))}"
+    return text + "."
 
 
-def answer_paragraph(fig: Figures) -> str:
-    """One paragraph in plain words, built only from this machine's figures."""
+def bullets(fig) -> list:
+    """The answer as Markdown list items."""
     if not fig.machine.policies:
-        return "No default-shape training runs."
-    sentences = share_sentences(fig)
-    if not fig.roles.known:
-        sentences.append(NO_TRAITS[0].upper() + NO_TRAITS[1:] + ".")
-    elif fig.roles.baseline is None:
-        sentences.append("No run is marked as the baseline, so there are no speed ratios.")
-    sentences += saving_sentences(fig) + chain_sentence(fig) + throughput_sentences(fig)
-    return " ".join(sentences)
+        return ["- No default-shape training runs, so there is no answer."]
+    return ["- " + b(fig) for b in (share_bullet, custom_bullet, drop_in_bullet, nodes_bullet, elasticity_bullet)]

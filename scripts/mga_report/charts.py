@@ -1,247 +1,25 @@
-"""PNG charts (matplotlib, Agg). Bars and points whose cv is above 5% are hatched or
-hollow, with the advice to re-run in the legend."""
+"""The PNG charts (matplotlib, Agg), each readable at 800 pixels wide: horizontal bars sorted by
+time with their 95% intervals as error bars, every label readable, an outlier's bar cut at the
+rest's scale (and said so) instead of flattening them. Hatched: cv above 5%."""
 
 from __future__ import annotations
 
 import io
 import math
 
-from . import matrix, threads
-from .crosslang import runtime_order
-from .model import NOISY_CV, PHASES, Results
+from . import figures as f
 from .files import UsageError
+from .model import DEFAULT_MALLOC, NOISY_CV, PHASES, topo_order
+from .tables import size_points
 
-CHART_FILES = {
-    "train_time": "train_time.png",
-    "phases": "phases.png",
-    "alloc_vs_train": "alloc_vs_train.png",
-    "memory": "memory.png",
-    "size_ns_per_node": "size_ns_per_node.png",
-    "size_rss": "size_rss.png",
-    "threads": "threads.png",
-    matrix.CHART_KEY: matrix.CHART_FILE,
-    "decomposition": "decomposition.png",
-}
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
-NOISY_HATCH = "//"
-NOISY_LABEL = f"hatched / hollow: cv > {100 * NOISY_CV:.0f}%, re-run"
-
-
-def machine_colors(machines) -> dict:
-    return {m.name: PALETTE[i % len(PALETTE)] for i, m in enumerate(machines)}
-
-
-def grouped_positions(count: int, group_count: int, index: int, width_total: float = 0.8):
-    width = width_total / max(1, group_count)
-    return [i - width_total / 2 + width * (index + 0.5) for i in range(count)], width
-
-
-def headline_topos(machines) -> str:
-    return " / ".join(dict.fromkeys(m.headline_topo for m in machines if m.headline_topo))
-
-
-def timed_runtimes(machine) -> dict:
-    crosslang = machine.crosslang
-    return {} if crosslang is None else {n: r for n, r in crosslang.runs.items() if r.timed}
-
-
-def chart_train_time(plt, results: Results, machines):
-    """Median training time of every policy and runtime, log scale, min-max whiskers."""
-    from matplotlib.patches import Patch
-
-    policies = results.order({p for m in machines for p in m.policies})
-    runtimes = runtime_order({r for m in machines for r in timed_runtimes(m)})
-    names = policies + runtimes
-    steps = {r.steps for m in machines for r in m.policies.values()}
-    steps |= {r.steps for m in machines for r in timed_runtimes(m).values()}
-    per_step = len(steps) != 1
-    scale = (lambda s, n: 1000 * s / n) if per_step else (lambda s, n: s)
-    colors = machine_colors(machines)
-    figure, axes = plt.subplots(figsize=(max(7, 0.9 * len(names) + 2.5), 4.8))
-    for index, machine in enumerate(machines):
-        xs, width = grouped_positions(len(names), len(machines), index)
-        for x, name in zip(xs, names):
-            run, runtime = machine.policies.get(name), timed_runtimes(machine).get(name)
-            if run is not None:
-                values, noisy, alpha = (run.median_s, run.min_s, run.max_s), run.noisy, 1.0
-                count = run.steps
-            elif runtime is not None:
-                summary = runtime.summary
-                values, noisy, alpha = (summary.median, summary.min, summary.max), summary.noisy, 0.45
-                count = runtime.steps
-            else:
-                continue
-            middle, low, high = (scale(v, count) for v in values)
-            bars = axes.bar(x, middle, width, yerr=[[middle - low], [high - middle]], capsize=3, alpha=alpha,
-                            color=colors[machine.name], edgecolor="black" if noisy else colors[machine.name],
-                            hatch=NOISY_HATCH if noisy else None)
-            axes.bar_label(bars, labels=[f"{middle:.3g}"], padding=2, fontsize=7)
-    axes.set_yscale("log")
-    axes.set_xticks(range(len(names)), names, rotation=30)
-    unit = "ms per step" if per_step else f"seconds for {next(iter(steps))} steps"
-    axes.set_ylabel(f"training time, {unit} (log)\nmedian, whiskers min–max")
-    axes.set_title(f"Training time: C++ policies (topo {headline_topos(machines)}) and runtimes")
-    handles = [Patch(color=colors[m.name], label=m.name) for m in machines]
-    if runtimes:
-        handles.append(Patch(facecolor="grey", alpha=0.45, label="runtime: whole-program wall time"))
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch=NOISY_HATCH, label=NOISY_LABEL))
-    axes.legend(handles=handles, fontsize=8)
-    return figure
-
-
-def chart_phases(plt, results: Results, machines):
-    shown = [m for m in machines if any(r.phases for r in m.policies.values())]
-    figure, axes_list = plt.subplots(1, len(shown), figsize=(max(6, 5.5 * len(shown)), 4.5), squeeze=False)
-    phase_colors = {"forward": "#4c72b0", "backward": "#dd8452", "adam": "#55a868", "release": "#c44e52"}
-    for axes, machine in zip(axes_list[0], shown):
-        policies = [p for p in results.order(machine.policies) if machine.policies[p].phases]
-        bottoms = [0.0] * len(policies)
-        for phase in PHASES:
-            values = [1000 * machine.policies[p].phases[phase] / machine.policies[p].steps for p in policies]
-            axes.bar(range(len(policies)), values, 0.7, bottom=bottoms, label=phase, color=phase_colors[phase])
-            bottoms = [b + v for b, v in zip(bottoms, values)]
-        axes.set_xticks(range(len(policies)), policies, rotation=20)
-        axes.set_ylabel("ms per training step (median repetition)")
-        axes.set_title(f"Phases per step — {machine.name}, topo {machine.headline_topo}")
-        axes.legend(fontsize=8)
-    return figure
-
-
-def chart_alloc_vs_train(plt, results: Results, figures: dict, machines):
-    colors = machine_colors(machines)
-    figure, axes = plt.subplots(figsize=(7.5, 5.5))
-    for machine in machines:
-        color, found = colors[machine.name], figures[machine.name].throughput
-        if found is not None:
-            for index, point in enumerate(found.points):
-                hollow = point.rate_noisy or point.speed_noisy
-                axes.scatter([point.rate.point], [point.speed.point], marker="o", s=40,
-                             facecolors="none" if hollow else color, edgecolors=color,
-                             label=f"{machine.name}: C++ policies (training time only)" if index == 0 else None)
-                axes.annotate(point.policy, (point.rate.point, point.speed.point), textcoords="offset points",
-                              xytext=(4, 4), fontsize=8)
-            fit = found.robust
-            if fit.slope is not None:
-                used = [p for p in found.points if p.policy in fit.names]
-                xs = [math.log(p.rate.point) for p in used]
-                ys = [math.log(p.speed.point) for p in used]
-                intercept = sum(ys) / len(ys) - fit.slope.point * sum(xs) / len(xs)
-                line_x = [min(p.rate.point for p in used), max(p.rate.point for p in used)]
-                left_out = f" without {', '.join(found.without)}" if found.without else ""
-                axes.plot(line_x, [math.exp(intercept) * x ** fit.slope.point for x in line_x], color=color,
-                          linewidth=1, label=f"{machine.name}: C++ policies, fit{left_out} "
-                                             f"(slope {fit.slope.point:.2f})")
-        crosslang = machine.crosslang
-        if crosslang is not None:
-            pairs = [(name, crosslang.chain[name].summary.median, run.steps / run.summary.median)
-                     for name, run in crosslang.runs.items() if run.timed and name in crosslang.chain]
-            if pairs:
-                axes.scatter([x for _, x, _ in pairs], [y for _, _, y in pairs], marker="^", s=60, color=color,
-                             label=f"{machine.name}: runtimes (bench-alloc.ts / chain.py; whole-program time)")
-                for name, x, y in pairs:
-                    axes.annotate(name, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
-    axes.scatter([], [], marker="o", facecolors="none", edgecolors="black", label=NOISY_LABEL)
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("allocation rate, chain microbenchmark (allocs/s, log)")
-    axes.set_ylabel("training speed (steps/s, log)")
-    axes.set_title("Does allocation throughput explain training speed?\n"
-                   f"(C++: default shape, topo {headline_topos(machines)})", fontsize=10)
-    axes.legend(fontsize=7)
-    return figure
-
-
-def chart_memory(plt, results: Results, machines):
-    policies = results.order({p for m in machines for p in m.policies})
-    colors = machine_colors(machines)
-    figure, (rss_axes, bytes_axes) = plt.subplots(1, 2, figsize=(max(9, 1.6 * len(policies) + 3), 4.5))
-    for index, machine in enumerate(machines):
-        xs, width = grouped_positions(len(policies), len(machines), index)
-        for axes, value_of in (
-            (rss_axes, lambda run: None if run.peak_rss_kib is None else run.peak_rss_kib / 1024),
-            (bytes_axes, lambda run: None if run.bytes_per_step is None else run.bytes_per_step / 1024),
-        ):
-            pairs = [(x, value_of(machine.policies[p])) for x, p in zip(xs, policies) if p in machine.policies]
-            pairs = [(x, v) for x, v in pairs if v is not None]
-            if pairs:
-                axes.bar([x for x, _ in pairs], [v for _, v in pairs], width, color=colors[machine.name],
-                         label=machine.name)
-    for axes, label, title in (
-        (rss_axes, "peak RSS (MiB)", f"Peak resident memory (topo {headline_topos(machines)})"),
-        (bytes_axes, "KiB requested per training step", "Bytes allocated per step"),
-    ):
-        axes.set_xticks(range(len(policies)), policies, rotation=30)
-        axes.set_ylabel(label)
-        axes.set_title(title)
-        axes.legend(fontsize=8)
-    return figure
-
-
-def chart_size(plt, results: Results, machines, size_points, value_of, ylabel: str, title: str, log_y: bool):
-    """One panel per machine: value_of(run) against nodes per step, one line per policy."""
-    colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(results.policy_order)}
-    figure, axes_list = plt.subplots(1, len(machines), figsize=(max(6.5, 6 * len(machines)), 4.5), squeeze=False)
-    for axes, machine in zip(axes_list[0], machines):
-        points = [(nodes, runs) for nodes, _, runs in size_points(machine, results.order) if nodes is not None]
-        for policy in results.order({p for _, runs in points for p in runs}):
-            pairs = [(nodes, value_of(runs[policy])) for nodes, runs in points if policy in runs]
-            pairs = [(x, y) for x, y in pairs if y is not None]
-            if pairs:
-                axes.plot([x for x, _ in pairs], [y for _, y in pairs], marker="o", label=policy,
-                          color=colors.get(policy, "black"))
-        axes.set_xscale("log")
-        if log_y:
-            axes.set_yscale("log")
-        axes.set_xlabel("graph nodes per training step (log)")
-        axes.set_ylabel(ylabel)
-        axes.set_title(f"{title} — {machine.name}")
-        axes.legend(fontsize=8)
-    return figure
-
-
-PART_COLORS = {"allocator": "#4c72b0", "layout": "#dd8452", "other": "#b0b0b0"}
-
-
-def chart_decomposition(plt, results: Results, figures: dict, machines):
-    """One panel per machine, shape and order: each policy's extra ns per node over the
-    reference as stacked allocator / layout / other (negative parts to the left), the
-    whisker its 95% interval; controls below a line, hatched."""
-    from matplotlib.patches import Patch
-
-    panels = [(m, case) for m in machines for case in figures[m.name].decomposition if not case.problem]
-    figure, axes_list = plt.subplots(1, len(panels), figsize=(max(7, 6.5 * len(panels)), 5.6), squeeze=False)
-    for axes, (machine, case) in zip(axes_list[0], panels):
-        strategies = {r.policy: r for r in case.rows}
-        rows = [strategies[p] for p in results.order(strategies)] + case.controls
-        for y, row in enumerate(rows):
-            control = row in case.controls
-            left_positive = left_negative = 0.0
-            for part, color in PART_COLORS.items():
-                value = row.parts[part].point
-                left = left_positive if value >= 0 else left_negative
-                axes.barh(y, value, left=left, color=color, edgecolor="black" if control else color,
-                          hatch=NOISY_HATCH if control else None, height=0.7)
-                if value >= 0:
-                    left_positive += value
-                else:
-                    left_negative += value
-            extra = row.extra
-            if extra.available:
-                axes.errorbar(extra.point, y, xerr=[[extra.point - extra.low], [extra.high - extra.point]],
-                              fmt="k|", capsize=3, linewidth=1)
-        if case.controls:
-            axes.axhline(len(strategies) - 0.5, color="black", linewidth=0.8, linestyle="--")
-        axes.axvline(0, color="black", linewidth=0.8)
-        axes.set_yticks(range(len(rows)), [r.policy + (" (control)" if r in case.controls else "") for r in rows])
-        axes.invert_yaxis()
-        axes.set_xlabel(f"extra ns per node over {case.reference} (whisker: 95% interval of the total)")
-        n_embd, _, n_layer, _ = case.shape
-        axes.set_title(f"{machine.name}: n_embd {n_embd}, n_layer {n_layer}, topo {case.topo}", fontsize=10)
-    handles = [Patch(color=c, label=p) for p, c in PART_COLORS.items()]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch=NOISY_HATCH, label="control, not a strategy"))
-    axes_list[0][0].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=4)
-    return figure
+CHART_NAMES = ("answer.png", "phases.png", "alloc_vs_train.png", "malloc_matrix.png", "size.png", "threads.png")
+WIDTH, DPI = 8.0, 100  # inches: 800 pixels
+BLUE, ORANGE, GREEN, GREY = "#4c72b0", "#dd8452", "#55a868", "#a0a0a0"
+PHASE_COLORS = dict(zip(PHASES, ("#4c72b0", "#dd8452", "#55a868", "#c44e52")))
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#393b79", "#ad494a", "#637939", "#e7969c", "#7b4173"]
+NOISY_HATCH = "////"  # oversubscribed thread cells
+OUTLIER = 2.5  # a bar more than this many times the next longest is cut at the others' scale
 
 
 def import_pyplot():
@@ -253,46 +31,302 @@ def import_pyplot():
     except ImportError:
         raise UsageError("matplotlib cannot be imported; run compare.py with /usr/bin/python3 "
                          "(Debian: apt-get install python3-matplotlib)") from None
+    plt.rcParams.update({"font.size": 9, "axes.titlesize": 10})
     return plt
 
 
-def render(results: Results, figures: dict, size_points) -> dict:
-    """PNG bytes per chart key; a chart whose data is absent is left out."""
+def color_of(roles, policy: str) -> str:
+    if policy == roles.baseline:
+        return ORANGE
+    if policy == roles.reference:
+        return GREEN
+    return GREY if roles.has(policy, "control") or roles.has(policy, "reference_counted") else BLUE
+
+
+def label_of(roles, policy: str) -> str:
+    role = roles.describe(policy).split(", ")[0]
+    return policy + ("" if role == "–" else f" ({role})")
+
+
+def cut_at(values) -> float | None:
+    """Where to cut the axis so that one long bar does not flatten the rest, or None."""
+    ordered = sorted(values, reverse=True)
+    return 1.3 * ordered[1] if len(ordered) > 2 and ordered[0] > OUTLIER * ordered[1] else None
+
+
+def bar_panel(axes, roles, policies, parts: dict, intervals: dict, noisy: set, unit: str, limit=None) -> None:
+    """Horizontal bars, policies top to bottom; parts: name -> {policy: value} stacked left to right
+    (one part: colored by role); intervals: policy -> (low, high) of the whole bar. A bar longer than
+    `limit` is drawn shrunk to it, its parts in proportion, and says so."""
+    ys = list(range(len(policies)))
+    totals = {p: sum(values[p] for values in parts.values()) for p in policies}
+    limit = limit or 1.15 * max(max(totals.values()), max((h for _, h in intervals.values()), default=0))
+    shrink = {p: min(1.0, 0.97 * limit / totals[p]) for p in policies}
+    left = {p: 0.0 for p in policies}
+    for name, values in parts.items():
+        axes.barh(ys, [values[p] * shrink[p] for p in policies], left=[left[p] for p in policies], height=0.7,
+                  color=[PHASE_COLORS.get(name) or color_of(roles, p) for p in policies],
+                  label=name if len(parts) > 1 else None)
+        left = {p: left[p] + values[p] * shrink[p] for p in policies}
+    for y, p in zip(ys, policies):
+        mark = " †" if p in noisy else ""
+        if shrink[p] < 1:
+            axes.text(limit * 0.95, y, f"{totals[p]:.3g} {unit}{mark}: bar not to scale", ha="right", va="center",
+                      fontsize=8, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            continue
+        low, high = intervals.get(p, (totals[p], totals[p]))
+        low, high = min(low, totals[p]), max(high, totals[p])  # the median repetition's sum may lie outside
+        if p in intervals:
+            axes.errorbar(totals[p], y, xerr=[[totals[p] - low], [high - totals[p]]], fmt="none", ecolor="black",
+                          capsize=2.5, linewidth=1)
+        axes.text(high + limit * 0.01, y, f"{totals[p]:.3g}{mark}", va="center", fontsize=8)
+    axes.set_yticks(ys, [label_of(roles, p) for p in policies])
+    axes.set_xlim(0, limit)
+    axes.set_ylim(len(policies) - 0.5, -0.5)  # the first policy on top
+    axes.grid(axis="x", alpha=0.3)
+
+
+def time_panels(plt, fig, stacked: bool):
+    """Per backward order: each policy's training time (seconds for the run's steps), or its
+    phases (ms per step); the error bar the 95% interval of the median time."""
+    machine, roles = fig.machine, fig.roles
+    topos = [t for t in topo_order(machine.series) if len(machine.series[t]) > 1][:2]
+    order = sorted(machine.series[topos[0]], key=lambda p: machine.series[topos[0]][p].median_s)
+    figure, axes_row = plt.subplots(1, len(topos), figsize=(WIDTH, 0.3 * len(order) + 1.5), sharey=True,
+                                    squeeze=False)
+    for axes, topo in zip(axes_row[0], topos):
+        runs = {p: machine.series[topo][p] for p in order if p in machine.series[topo]}
+        policies = [p for p in order if p in runs and (runs[p].phases or not stacked)]
+        scale = {p: (1000 if stacked else runs[p].steps) for p in policies}  # ms per step, or seconds for the run
+        if stacked:
+            parts = {ph: {p: 1000 * runs[p].phases[ph] / runs[p].steps for p in policies} for ph in PHASES}
+        else:
+            parts = {"time": {p: runs[p].median_s for p in policies}}
+        found = {p: phase_total(f"{machine.name}|{topo}|{p}", runs[p]) if stacked else fig.times[topo][p]
+                 for p in policies}
+        intervals = {p: (scale[p] * iv.low, scale[p] * iv.high) for p, iv in found.items() if iv.available}
+        limit = cut_at([sum(v[p] for v in parts.values()) for p in policies])
+        bar_panel(axes, roles, policies, parts, intervals, {p for p in policies if runs[p].noisy},
+                  "ms" if stacked else "s", limit)
+        steps = runs[policies[0]].steps
+        axes.set_xlabel("ms per step (median repetition)" if stacked else f"seconds for {steps} steps (median)")
+        axes.set_title(f"--topo {topo}")
+    footnote(figure, f"{machine.name}: error bars are 95% intervals of the median; † cv > {100 * NOISY_CV:.0f}%, "
+                     "re-run before trusting it", axes_row[0][0].get_legend_handles_labels() if stacked else ())
+    return figure
+
+
+def phase_total(label: str, run):
+    """The median repetition's phases added up (seconds per step), with the interval of that sum."""
+    base = f.stats.repetitions_sample([sum(r.phases.values()) / r.steps for r in run.reps if r.phases])
+    point = sum(run.phases.values()) / run.steps
+    return f.stats.value_interval(label, f.Sample(point, base.n, base.spread, base.draw, base.how))
+
+
+def footnote(figure, text: str, legend: tuple = ()) -> None:
+    """The note under the panels, and a legend of (handles, labels) above them."""
+    if legend:
+        figure.legend(*legend, ncol=len(legend[0]), loc="upper center", fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / figure.get_figheight() if legend else 1))
+    figure.text(0.5, 0, text, ha="center", va="top", fontsize=8)
+
+
+def place_labels(axes, points: list) -> None:
+    """(x, y, text, (x_low, x_high), (y_low, y_high)): each label beside its point, moved until it
+    overlaps no other label, no point and no error bar."""
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    renderer, to_pixels, inside = axes.figure.canvas.get_renderer(), axes.transData.transform, axes.bbox
+    obstacles = []
+    for x, y, _, (x_low, x_high), (y_low, y_high) in points:
+        (left, middle), (right, _) = to_pixels((x_low, y)), to_pixels((x_high, y))
+        (centre, bottom), (_, top) = to_pixels((x, y_low)), to_pixels((x, y_high))
+        obstacles += [Bbox.from_extents(left, middle - 4, right, middle + 4),
+                      Bbox.from_extents(centre - 4, bottom, centre + 4, top)]
+    for x, y, text, _, _ in sorted(points, key=lambda p: -p[1]):
+        candidates = [(side * 8, dy) for dy in (0, 9, -9, 18, -18, 27, -27, 36, -36) for side in (1, -1)]
+        for dx, dy in candidates:
+            label = axes.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", va="center",
+                                  ha="left" if dx > 0 else "right", fontsize=8,
+                                  arrowprops={"arrowstyle": "-", "color": GREY, "lw": 0.6} if dy else None)
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer).padded(1)  # the text alone, not its leader line
+            fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if fits and not any(box.overlaps(other) for other in obstacles) or (dx, dy) == candidates[-1]:
+                break
+            label.remove()
+        obstacles.append(box)
+
+
+def alloc_vs_train(plt, fig):
+    found, roles, machine = fig.throughput, fig.roles, fig.machine
+    figure, axes = plt.subplots(figsize=(WIDTH, 5.2))
+    name = machine.name
+    labels = []
+    for point in found.points:
+        rate = f.stats.value_interval(f"{name}|chart|rate|{point.policy}", point.rate)
+        speed = f.stats.value_interval(f"{name}|chart|speed|{point.policy}", point.speed)
+        err = [[[v.point - v.low], [v.high - v.point]] if v.available else None for v in (rate, speed)]
+        axes.errorbar(rate.point, speed.point, xerr=err[0], yerr=err[1], fmt="o", color=color_of(roles, point.policy),
+                      mfc="white" if point.noisy else color_of(roles, point.policy), capsize=2, markersize=6)
+        labels.append((rate.point, speed.point, point.policy, (rate.low or rate.point, rate.high or rate.point),
+                       (speed.low or speed.point, speed.high or speed.point)))
+    for slope, style, who in ((found.elasticity, "-", "without " + ", ".join(found.left_out) if found.left_out
+                               else "all policies"), (found.elasticity_all, "--", "all policies")):
+        if slope is None:
+            continue
+        used = [p for p in found.points if style == "--" or p.policy not in found.left_out]
+        mx = sum(math.log(p.rate.point) for p in used) / len(used)
+        my = sum(math.log(p.speed.point) for p in used) / len(used)
+        xs = [min(p.rate.point for p in used), max(p.rate.point for p in used)]
+        axes.plot(xs, [math.exp(my + slope.point * (math.log(x) - mx)) for x in xs], style, color="black", lw=1,
+                  label=f"fit, {who}: 10× allocation → {10 ** slope.point:.2f}× training "
+                        + (f"({10 ** slope.low:.2f}–{10 ** slope.high:.2f})" if slope.available else "(no interval)"))
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    plain_ticks(axes.xaxis, "{:.0f} M", 1e6)
+    plain_ticks(axes.yaxis, "{:g}", 1)
+    figure.canvas.draw()
+    place_labels(axes, labels)
+    axes.set_xlabel(f"allocations per second, {found.family} microbenchmark (log; error bars 95% intervals)")
+    axes.set_ylabel(f"training steps per second, --topo {machine.headline_topo} (log)")
+    axes.set_title(f"{machine.name}: how training speed follows allocation speed (hollow: cv > 5%)")
+    axes.legend(fontsize=8, loc="lower right")
+    axes.grid(alpha=0.3, which="both")
+    return figure
+
+
+def malloc_matrix(plt, fig):
+    views = list(fig.matrix.values())
+    mallocs = list(dict.fromkeys(m for view in views for m in view.mallocs))
+    policies = list(dict.fromkeys(p for view in views for p in view.policies))
+    figure, axes_row = plt.subplots(1, len(views), figsize=(WIDTH, 0.42 * len(policies) + 1.8), sharey=True,
+                                    squeeze=False)
+    for axes, view in zip(axes_row[0], views):
+        for index, malloc in enumerate(mallocs):
+            offset = (index - (len(mallocs) - 1) / 2) * 0.7 / len(mallocs)
+            for y, policy in enumerate(policies):
+                speed = view.speed.get((malloc, policy))
+                if speed is None:
+                    continue
+                err = [[speed.point - speed.low], [speed.high - speed.point]] if speed.available else None
+                axes.errorbar(speed.point, y + offset, xerr=err, fmt="o", markersize=3.5, capsize=1.5, lw=0.8,
+                              color=PALETTE[index % len(PALETTE)], label=malloc)
+        axes.set_xscale("log")
+        axes.axvline(1, color="black", lw=0.8)
+        log_ticks(axes)
+        axes.set_yticks(range(len(policies)), [label_of(fig.roles, p) for p in policies])
+        axes.set_ylim(len(policies) - 0.5, -0.5)
+        axes.grid(axis="x", alpha=0.3)
+        axes.set_title(f"--topo {view.topo}")
+        axes.set_xlabel(f"speed vs {fig.roles.baseline} under {DEFAULT_MALLOC} (log)")
+    handles = dict(zip(*reversed(axes_row[0][0].get_legend_handles_labels())))
+    footnote(figure, f"{fig.machine.name}: each policy under each process allocator; error bars are 95% intervals",
+             (list(handles.values()), list(handles)))
+    return figure
+
+
+def plain_ticks(axis, form: str, unit: float) -> None:
+    """A log axis labelled at 1, 2, 5 times the powers of ten, in plain numbers."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: form.format(value / unit)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def log_ticks(axes) -> None:
+    """A log axis labelled in plain numbers (0.25, 0.5, 1, 2, ...)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    low, high = axes.get_xlim()
+    ticks = [t for t in (0.25, 0.5, 1, 2, 4, 8, 16) if low <= t <= high]
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.set_xticks(ticks, [f"{t:g}×" for t in ticks])
+
+
+def size_chart(plt, fig, order):
+    """ns per node at the smallest and the largest graph, sorted as at the smallest."""
+    machine, roles = fig.machine, fig.roles
+    points = size_points(machine, order)
+    ends = [points[0], points[-1]] if len(points) > 1 else points
+    policies = sorted(ends[0][2], key=lambda p: ends[0][2][p].ns_per_node)
+    figure, axes_row = plt.subplots(1, len(ends), figsize=(WIDTH, 0.3 * len(policies) + 1.5), sharey=True,
+                                    squeeze=False)
+    for axes, (nodes, (shape, topo), runs) in zip(axes_row[0], ends):
+        shown = [p for p in policies if p in runs]
+        values = {p: runs[p].ns_per_node for p in shown}
+        bar_panel(axes, roles, shown, {"ns": values}, {}, {p for p in shown if runs[p].noisy}, "ns",
+                  cut_at(values.values()))
+        axes.set_title(f"n_embd {shape[0]}, n_layer {shape[2]}: {nodes:,.0f} nodes/step", fontsize=9)
+        axes.set_xlabel("ns per node (median)")
+    footnote(figure, f"{machine.name}, the smallest and the largest graph of the size axis; one repetition per "
+                     "cell, so no error bars")
+    return figure
+
+
+def threads_chart(plt, fig, order):
+    machine, roles = fig.machine, fig.roles
+    found = {k: v for k, v in f.thread_figures(machine).items() if k[0] == DEFAULT_MALLOC} or f.thread_figures(machine)
+    malloc = next(iter(found))[0]
+    policies = order({p for m, p, _ in found if m == malloc})
+    counts = sorted({n for m, _, n in found if m == malloc})
+    over = {(r.release, r.threads) for r in machine.thread_runs if r.oversubscribed and r.malloc == malloc}
+    figure, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 0.36 * len(policies) + 1.8), sharey=True)
+    for axes, which, release, title in ((left, 0, "inline", "scaling (1.00× = linear)"),
+                                        (right, 1, "background", "background-release gain (> 1: it helps)")):
+        shown = [n for n in counts if n > 1 or which]
+        for index, n in enumerate(shown):
+            offset = (index - (len(shown) - 1) / 2) * 0.75 / len(shown)
+            for y, policy in enumerate(policies):
+                value = found.get((malloc, policy, n), (None, None))[which]
+                if value is None:
+                    continue
+                err = [[value.point - value.low], [value.high - value.point]] if value.available else None
+                axes.barh(y + offset, value.point, height=0.75 / len(shown), color=PALETTE[counts.index(n)],
+                          hatch=NOISY_HATCH if (release, n) in over else None, edgecolor="white")
+                axes.errorbar(value.point, y + offset, xerr=err, fmt="none", ecolor="black", capsize=1.5, lw=0.8)
+        axes.axvline(1, color="black", lw=0.8)
+        axes.set_title(title)
+        axes.grid(axis="x", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=PALETTE[i]) for i in range(len(counts))]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch=NOISY_HATCH))
+    left.set_yticks(range(len(policies)), [label_of(roles, p) for p in policies])
+    left.set_ylim(len(policies) - 0.5, -0.5)
+    footnote(figure, f"{machine.name}, malloc {malloc}: error bars are 95% intervals; oversubscribed: more threads "
+                     "than cores, the replicas take turns",
+             (handles, [f"{n} thread{'s' * (n > 1)}" for n in counts] + ["oversubscribed"]))
+    return figure
+
+
+def render(results, figs: dict) -> dict:
+    """file name -> PNG bytes, for the charts whose data are present (the first machine by name)."""
     plt = import_pyplot()
-    machines = list(results.machines.values())
-    with_policies = [m for m in machines if m.policies]
-    with_times = [m for m in machines if m.policies or timed_runtimes(m)]
-    makers = {}
-    if with_times:
-        makers["train_time"] = lambda: chart_train_time(plt, results, with_times)
-    if with_policies:
-        makers["memory"] = lambda: chart_memory(plt, results, with_policies)
-    if any(r.phases for m in machines for r in m.policies.values()):
-        makers["phases"] = lambda: chart_phases(plt, results, machines)
-    if any(f.throughput for f in figures.values()) or any(
-            timed_runtimes(m) and m.crosslang.chain for m in machines):
-        makers["alloc_vs_train"] = lambda: chart_alloc_vs_train(plt, results, figures, machines)
-    sized = [m for m in machines if any(n is not None for n, _, _ in size_points(m, results.order))]
-    if sized:
-        makers["size_ns_per_node"] = lambda: chart_size(
-            plt, results, sized, size_points, lambda run: run.ns_per_node, "ns per node (median)",
-            "Time per graph node", log_y=False)
-        makers["size_rss"] = lambda: chart_size(
-            plt, results, sized, size_points, lambda run: None if run.peak_rss_kib is None else run.peak_rss_kib / 1024,
-            "peak RSS (MiB, log)", "Peak resident memory", log_y=True)
-    if any(m.thread_runs for m in machines):
-        makers["threads"] = lambda: threads.chart(plt, machines, results.order)
-    with_matrix = [m for m in machines if figures[m.name].matrix]
-    if with_matrix:
-        makers[matrix.CHART_KEY] = lambda: matrix.chart(plt, with_matrix, figures)
-    if any(not case.problem for f in figures.values() for case in f.decomposition):
-        makers["decomposition"] = lambda: chart_decomposition(plt, results, figures, machines)
+    with_policies = [figs[n] for n in sorted(results.machines) if results.machines[n].policies]
+    if not with_policies:
+        return {}
+    fig = with_policies[0]
+    makers = {"answer.png": lambda: time_panels(plt, fig, stacked=False)}
+    if any(r.phases for r in fig.machine.policies.values()):
+        makers["phases.png"] = lambda: time_panels(plt, fig, stacked=True)
+    if fig.throughput is not None and len(fig.throughput.points) > 1:
+        makers["alloc_vs_train.png"] = lambda: alloc_vs_train(plt, fig)
+    if fig.matrix:
+        makers["malloc_matrix.png"] = lambda: malloc_matrix(plt, fig)
+    if size_points(fig.machine, results.order):
+        makers["size.png"] = lambda: size_chart(plt, fig, results.order)
+    if fig.machine.thread_runs:
+        makers["threads.png"] = lambda: threads_chart(plt, fig, results.order)
     images = {}
-    for key, make in makers.items():
+    for name, make in makers.items():
         figure = make()
         buffer = io.BytesIO()
-        figure.tight_layout()
-        figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+        figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
         plt.close(figure)
-        images[key] = buffer.getvalue()
+        images[name] = buffer.getvalue()
     return images

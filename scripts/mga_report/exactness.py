@@ -1,11 +1,6 @@
-"""Exactness from the recorded output hashes: which runs of one config printed the
-same bytes, and whether those are the reference program's bytes.
-
-bench_train records, per repetition, the FNV-1a 64 hash of everything microgpt printed
-(each line and its newline). The references are files of stdout recorded from
-microgpt.py (microgpt_py_...) and microgpt.ts (microgpt_ts_...); their names carry the
-config they ran.
-"""
+"""Exactness from the recorded output hashes: which runs of one config printed the same
+bytes, and whether those are the reference program's bytes (microgpt.py's or
+microgpt.ts's stdout, files named microgpt_{py,ts}[_embdE_headH_layerL_blockB]_seedS_stepsN.txt)."""
 
 from __future__ import annotations
 
@@ -13,22 +8,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fmt
-from .model import DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS, TOPO_ORDER, Machine, TrainRun
+from .files import BadFile, read_capped, warn
+from .fmt import table
+from .model import DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS
 
-FNV_OFFSET = 14695981039346656037
-FNV_PRIME = 1099511628211
+FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 EMPTY_HASH = str(FNV_OFFSET)  # the hash of no bytes at all
-
-REFERENCE_NAME = re.compile(r"microgpt_(py|ts)(?:_embd(\d+)_head(\d+)_layer(\d+)_block(\d+))?_seed(-?\d+)_steps(\d+)\.txt")
+REFERENCE_NAME = re.compile(r"microgpt_(py|ts)(?:_embd(\d+)_head(\d+)_layer(\d+)_block(\d+))?"
+                            r"_seed(-?\d+)_steps(\d+)\.txt")
 PROGRAMS = {"py": ("python", "microgpt.py"), "ts": ("mulberry32", "microgpt.ts")}
 REFERENCE_SAMPLES = 20  # the reference programs print 20 samples
-
-PROOF = ("Every run records the FNV-1a 64 hash of what it printed: each line of microgpt's output and its "
-         "newline, i.e. the loss of every step to 4 decimals and the sampled names (not the timing summary). "
-         "Equal hashes prove that the runs printed identical bytes, no more: identical losses to 4 decimals "
-         "at every step and identical samples, not identical doubles inside the run. A differing hash proves "
-         "different output.")
+PROOF = ("Every run records the FNV-1a 64 hash of what it printed (each step's loss to 4 decimals and the sampled "
+         "names). Equal hashes prove identical printed bytes, no more; a differing hash proves different output.")
 
 
 def fnv1a64(data: bytes) -> int:
@@ -39,232 +30,126 @@ def fnv1a64(data: bytes) -> int:
 
 
 def output_config(config: dict, steps: int) -> tuple:
-    """What decides a run's printed output, besides the code: rng, seed, steps, shape,
-    samples and the dataset's size. Values are kept as recorded (a seed may be any integer)."""
-    shape = tuple(config.get(k, d) for k, d in zip(SHAPE_KEYS, DEFAULT_SHAPE))
-    return (("rng", config.get("rng", "python")), ("seed", config.get("seed")), ("steps", steps),
-            ("shape", shape), ("samples", config.get("samples")), ("num_docs", config.get("num_docs")))
+    """What decides a run's printed output besides the code, as recorded (a hand-edited list as text)."""
+    def hashable(value):
+        return value if isinstance(value, (int, float, str, type(None))) else str(value)
+
+    shape = tuple(hashable(config.get(k, d)) for k, d in zip(SHAPE_KEYS, DEFAULT_SHAPE))
+    return (("rng", hashable(config.get("rng", "python"))), ("seed", hashable(config.get("seed"))), ("steps", steps),
+            ("shape", shape), ("samples", hashable(config.get("samples"))),
+            ("num_docs", hashable(config.get("num_docs"))))
 
 
 def config_label(config: tuple) -> str:
     values = dict(config)
-    n_embd, n_head, n_layer, block = values["shape"]
-    parts = [f"{values['steps']} steps", f"seed {values['seed']}", f"rng {values['rng']}",
-             f"embd {n_embd} · head {n_head} · layer {n_layer} · block {block}"]
-    if values["samples"] is not None:
-        parts.append(f"{values['samples']} samples")
-    return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class Reference:
-    name: str  # file name
-    program: str  # microgpt.py or microgpt.ts
-    hash: str
-
-
-def reference_key(rng, seed, steps, shape, samples) -> tuple:
-    return (rng, seed, steps, tuple(shape), samples)
+    shape = " · ".join(f"{k} {v}" for k, v in zip(("embd", "head", "layer", "block"), values["shape"]))
+    return f"{values['steps']} steps, seed {values['seed']}, rng {values['rng']}, {shape}, {values['samples']} samples"
 
 
 def load_references(directory: Path) -> dict | None:
-    """reference key -> Reference for every reference file in directory; None when the
-    directory does not exist."""
+    """(rng, seed, steps, shape, samples) -> (file name, program, hash); None when there is no directory."""
     if not directory.is_dir():
         return None
     references = {}
     for path in sorted(directory.iterdir()):
         match = REFERENCE_NAME.fullmatch(path.name)
-        if not match or not path.is_file():
+        if not match:
             continue
-        kind, embd, head, layer, block, seed, steps = match.groups()
-        shape = (int(embd), int(head), int(layer), int(block)) if embd else DEFAULT_SHAPE
+        try:
+            data = read_capped(path)
+        except BadFile as error:
+            warn(f"skipping reference {path}: {error}")
+            continue
+        kind, *shape, seed, steps = match.groups()
         rng, program = PROGRAMS[kind]
-        key = reference_key(rng, int(seed), int(steps), shape, REFERENCE_SAMPLES)
-        references[key] = Reference(path.name, program, str(fnv1a64(path.read_bytes())))
+        key = (rng, int(seed), int(steps), tuple(map(int, shape)) if shape[0] else DEFAULT_SHAPE, REFERENCE_SAMPLES)
+        references[key] = (path.name, program, str(fnv1a64(data)))
     return references
-
-
-def reference_for(config: tuple, references: dict | None) -> Reference | None:
-    if not references:
-        return None
-    values = dict(config)
-    try:
-        key = reference_key(values["rng"], values["seed"], values["steps"], values["shape"], values["samples"])
-        return references.get(key)
-    except TypeError:  # an unhashable value in a hand-edited config
-        return None
 
 
 @dataclass
 class Group:
     config: tuple
     runs: list = field(default_factory=list)  # (machine name, TrainRun)
-    reference: Reference | None = None
+    reference: tuple | None = None  # (file name, program, hash)
 
     def outputs(self) -> dict:
-        """hash -> runs that printed it (a run whose repetitions differ is under each)."""
-        result: dict[str, list] = {}
+        """hash -> runs that printed it."""
+        found = {}
         for machine, run in self.runs:
             for value in dict.fromkeys(run.hashes):
-                result.setdefault(value, []).append((machine, run))
-        return result
-
-    def unhashed(self) -> list:
-        return [(m, r) for m, r in self.runs if not r.hashes]
+                found.setdefault(value, []).append((machine, run))
+        return found
 
 
 @dataclass
 class Exactness:
-    reference_dir: str  # as the user gave it
-    references: dict | None  # None: the directory was absent
+    reference_dir: str
+    references: dict | None
     groups: list
 
-    def group_of(self, run: TrainRun) -> Group | None:
-        return next((g for g in self.groups if any(r is run for _, r in g.runs)), None)
-
-    def status(self, run: TrainRun) -> str:
-        """One cell: what this run's recorded output hash shows."""
+    def status(self, run) -> str:
+        """One cell: what this run's recorded output hashes show."""
         hashes = set(run.hashes)
-        if not hashes:
-            return "no hash recorded"
-        if len(hashes) > 1:
-            return "**REPETITIONS DIFFER**"
-        (value,) = hashes
-        if value == EMPTY_HASH:
-            return "**EMPTY-OUTPUT HASH: nothing was hashed**"
-        group = self.group_of(run)
+        group = next((g for g in self.groups if any(r is run for _, r in g.runs)), None)
+        if len(hashes) != 1 or EMPTY_HASH in hashes:
+            return "no hash recorded" if not hashes else "**repetitions differ or hashed nothing**"
         if group is not None and group.reference is not None:
-            if value == group.reference.hash:
-                return f"identical to {group.reference.program}'s bytes"
-            return f"**DIFFERS from {group.reference.program}'s bytes**"
-        if group is not None and len(group.outputs()) > 1:
-            return "**DIFFERS from other runs of this config**"
-        return "identical to the config's other runs (no reference)"
+            same = hashes == {group.reference[2]}
+            return f"{'identical to' if same else '**differs from**'} {group.reference[1]}'s bytes"
+        return "**differs from other runs**" if group and len(group.outputs()) > 1 else "identical to the other runs"
 
 
-def check(machines: list[Machine], reference_dir: str, references: dict | None) -> Exactness:
-    groups: dict[tuple, Group] = {}
-    several = len(machines) > 1
+def check(machines: list, reference_dir: str, references: dict | None) -> Exactness:
+    groups = {}
     for machine in machines:
         for run in machine.all_runs:
-            try:
-                group = groups.setdefault(run.output_config, Group(run.output_config))
-            except TypeError:  # an unhashable config value
-                continue
-            group.runs.append((machine.name if several else None, run))
+            groups.setdefault(run.output_config, Group(run.output_config)).runs.append((machine.name, run))
     for group in groups.values():
-        group.reference = reference_for(group.config, references)
-    return Exactness(reference_dir, references, sorted(groups.values(), key=group_order))
+        values = dict(group.config)
+        key = (values["rng"], values["seed"], values["steps"], values["shape"], values["samples"])
+        group.reference = (references or {}).get(key)
+    def order(group: Group) -> tuple:  # the default shape first, then more steps first
+        values = dict(group.config)
+        return values["shape"] != DEFAULT_SHAPE, -(values["steps"] or 0), str(group.config)
 
-
-def group_order(group: Group) -> tuple:
-    """The default shape first, then shapes in increasing order; more steps first."""
-    values = dict(group.config)
-    shape = tuple(v if isinstance(v, int) else 0 for v in values["shape"])
-    steps = values["steps"] if isinstance(values["steps"], int) else 0
-    return (shape != DEFAULT_SHAPE, shape, -steps, str(group.config))
-
-
-def _part_order(key: str) -> tuple:
-    """Topos in their usual order, then engines."""
-    kind, _, rest = key.partition(" ")
-    name = rest.split(" ")[0]
-    if kind == "topo":
-        return (0, TOPO_ORDER.index(name) if name in TOPO_ORDER else len(TOPO_ORDER), key)
-    return (1, 0, key)
+    return Exactness(reference_dir, references, sorted(groups.values(), key=order))
 
 
 def what_ran(runs: list) -> str:
-    """'topo dfs: 7 policies; topo creation: 7 policies; engine tape', per machine when several."""
-    by_machine: dict = {}
+    """'topo dfs (13), engine tape (1)', per machine when there are several."""
+    parts = {}
     for machine, run in runs:
-        parts = by_machine.setdefault(machine, {})
-        if run.engine != GRAPH_ENGINE:
-            key = f"engine {run.engine}"
-        else:
-            key = f"topo {run.topo}" + (f" · malloc {run.malloc}" if run.malloc != "glibc" else "")
-        parts.setdefault(key, []).append(run.name)
-    texts = []
-    for machine, parts in by_machine.items():
-        cells = []
-        for key in sorted(parts, key=_part_order):
-            names = list(dict.fromkeys(parts[key]))
-            cells.append(key if key.startswith("engine") else
-                         f"{key}: " + (fmt.names(names) if len(names) <= 2 else f"{len(names)} policies"))
-        texts.append((f"{machine}: " if machine else "") + "; ".join(cells))
-    return " / ".join(texts)
+        kind = f"engine {run.engine}" if run.engine != GRAPH_ENGINE else f"topo {run.topo}"
+        kind += (f" · malloc {run.malloc}" if run.malloc != "glibc" else "") + (
+            " · threads" if run.threads > 1 or run.release != "inline" else "")
+        parts.setdefault(machine, {}).setdefault(kind, set()).add(run.name)
+    return "; ".join((f"{machine}: " if len(parts) > 1 else "") + ", ".join(
+        f"{kind} ({len(names)})" for kind, names in kinds.items()) for machine, kinds in parts.items())
 
 
-def section(exactness: Exactness, machines: list[Machine]) -> list[str]:
-    lines = ["## Exactness", "", PROOF, ""]
+def section(exactness: Exactness, machines: list) -> list:
+    lines = [PROOF, ""]
     if exactness.references is None:
-        lines += [f"The reference directory `{exactness.reference_dir}` was not found, so the outputs are "
-                  "compared with each other only, not with microgpt.py's or microgpt.ts's bytes.", ""]
-    else:
-        lines += [f"References: the stdout files in `{exactness.reference_dir}` "
-                  f"({', '.join(r.name for r in exactness.references.values()) or 'none found'}); a config "
-                  "without one is compared within itself only.", ""]
-    rows, loud = [], []
+        lines += [f"No reference directory `{exactness.reference_dir}`: the outputs are compared with each other "
+                  "only.", ""]
+    rows = []
     for group in exactness.groups:
         outputs = group.outputs()
-        if len(outputs) > 1:
-            output = f"**DIFFERS: {len(outputs)} different outputs**"
-            loud.append(group)
-        elif outputs:
-            output = f"identical (`{next(iter(outputs))}`)"
-            if next(iter(outputs)) == EMPTY_HASH:
-                output = "**EMPTY-OUTPUT HASH: nothing was hashed**"
-                loud.append(group)
-        else:
-            output = "no hash recorded"
-        if group.unhashed() and outputs:
-            output += f"; {len(group.unhashed())} run(s) recorded no hash"
-        if group.reference is None:
-            versus = "no reference for this config"
-        else:
-            matching = sum(1 for _, run in group.runs if run.hashes and set(run.hashes) == {group.reference.hash})
-            name = f"{group.reference.program}'s bytes ({group.reference.name})"
-            if matching == len(group.runs):
-                versus = f"identical to {name}"
-            else:
-                versus = f"**{len(group.runs) - matching} of {len(group.runs)} runs DIFFER from {name}**"
-                if group not in loud:
-                    loud.append(group)
+        output = (f"identical (`{next(iter(outputs))}`)" if len(outputs) == 1 and EMPTY_HASH not in outputs else
+                  "no hash recorded" if not outputs else f"**{len(outputs)} different outputs**")
+        versus = "no reference for this config"
+        if group.reference is not None:
+            differ = sum(1 for _, run in group.runs if set(run.hashes) != {group.reference[2]})
+            versus = (f"identical to {group.reference[1]}'s bytes ({group.reference[0]})" if not differ else
+                      f"**{differ} of {len(group.runs)} runs differ from {group.reference[1]}'s bytes**")
         rows.append([config_label(group.config), what_ran(group.runs), output, versus])
-    if rows:
-        lines += fmt.table(["config", "runs", "output (FNV-1a 64)", "vs reference"], rows)
-    else:
-        lines += ["No bench_train run recorded an output hash.", ""]
-    for group in loud:
-        lines += [f"**⚠ {config_label(group.config)}:** the recorded hashes are not all the expected one.", ""]
-        for value, runs in group.outputs().items():
-            notes = []
-            if group.reference is not None and value == group.reference.hash:
-                notes.append(f"{group.reference.program}'s bytes")
-            if value == EMPTY_HASH:
-                notes.append("the hash of empty output: this run hashed nothing")
-            note = f" ({'; '.join(notes)})" if notes else ""
-            lines.append(f"- `{value}`{note}: {what_ran(runs)}")
-        if group.unhashed():
-            lines.append(f"- no hash recorded: {what_ran(group.unhashed())}")
-        lines.append("")
-    lines += runtime_lines(machines)
+        if len(outputs) > 1:
+            rows += [["", f"`{value}`: {what_ran(runs)}", "", ""] for value, runs in outputs.items()]
+    lines += table(["config", "runs (policies)", "output (FNV-1a 64)", "vs reference"], rows)
+    runtimes = [[m.name, f"`{r.runtime}`", r.program, f"{r.repetitions - r.differing} of {r.repetitions} identical"]
+                for m in machines if m.crosslang for r in m.crosslang.runs.values()]
+    if runtimes:
+        lines += ["Runtimes (scripts/crosslang.py compares each run's whole stdout with the reference):", ""]
+        lines += table(["machine", "runtime", "program", "output vs reference"], runtimes)
     return lines
-
-
-def runtime_lines(machines: list[Machine]) -> list[str]:
-    """The reference programs under other runtimes, as scripts/crosslang.py recorded them."""
-    rows = []
-    for machine in machines:
-        if machine.crosslang is None:
-            continue
-        for run in machine.crosslang.runs.values():
-            output = ("identical" if run.output == "identical" else "**DIFFERS**")
-            detail = (f"{run.repetitions - run.differing} of {run.repetitions} repetitions identical"
-                      if run.repetitions else "no repetitions")
-            rows.append([machine.name, fmt.code(run.runtime), run.program, f"{output} ({detail})"])
-    if not rows:
-        return []
-    return (["Runtimes (`crosslang.json`; scripts/crosslang.py compares each run's whole stdout with the "
-             "reference itself):", ""] + fmt.table(["machine", "runtime", "program", "output vs reference"], rows))

@@ -1,4 +1,4 @@
-"""Reading JSON defensively and writing files atomically."""
+"""Reading input defensively (regular files only, size-capped) and writing outputs all or nothing."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import contextlib
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
-from .model import Summary
-
 PROGRAM = "compare.py"
+MAX_INPUT_BYTES = 64 << 20  # the largest results file is well under 1 MiB
 
 
 def warn(message: str) -> None:
@@ -27,11 +27,27 @@ class BadFile(Exception):
     """The file cannot be used; the message says why, in a few words."""
 
 
+def read_capped(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A regular file's bytes (a symbolic link is followed), at most `limit`: a FIFO or a
+    device (/dev/zero) would block or never end, so they are refused before reading."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise BadFile(f"cannot read it ({error.strerror})") from None
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise BadFile("not a regular file")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise BadFile(f"larger than {limit >> 20} MiB")
+    return data
+
+
 def read_json(path: Path):
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise BadFile(f"cannot read it ({error.__class__.__name__}: {error})") from None
+        text = read_capped(path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadFile(f"not UTF-8 ({error.reason} at byte {error.start})") from None
     if not text.strip():
         raise BadFile("empty file")
     try:
@@ -44,40 +60,25 @@ def read_json(path: Path):
         raise BadFile(f"unreadable JSON ({error})") from None
 
 
-def is_number(value) -> bool:
-    """A JSON number that is finite: any int (also beyond 2^64, or too large for a
-    float), a finite float; not a bool."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)
-
-
 def as_float(value) -> float | None:
-    """A number as a float, None when it is none or does not fit in one."""
-    if not is_number(value):
+    """A finite JSON number (not a bool) as a float; None otherwise or when it does not fit."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
-        return float(value)
+        value = float(value)
     except OverflowError:
         return None
+    return value if math.isfinite(value) else None
 
 
-def number(mapping, key: str, *, positive: bool = False) -> float:
+def positive(mapping, key: str) -> float | None:
     value = as_float(mapping.get(key)) if isinstance(mapping, dict) else None
-    if value is None or (positive and value <= 0):
-        raise BadFile(f"'{key}' is missing or not a {'positive ' if positive else ''}number")
-    return value
+    return value if value is not None and value > 0 else None
 
 
-def optional_number(mapping, key: str) -> float | None:
-    return as_float(mapping.get(key)) if isinstance(mapping, dict) else None
-
-
-def text(mapping, key: str, default: str = "") -> str:
+def text(mapping, key: str) -> str:
     value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, str) else default
+    return value if isinstance(value, str) else ""
 
 
 def as_dict(value) -> dict:
@@ -88,32 +89,32 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-def parse_summary(data, what: str) -> Summary:
-    """A {"median","min","max","mean","stddev","cv","repetitions"} object."""
-    if not isinstance(data, dict):
-        raise BadFile(f"'{what}' is not an object")
-    median = number(data, "median", positive=True)
-    count = optional_number(data, "repetitions")
-    return Summary(median=median, min=optional_number(data, "min") or median,
-                   max=optional_number(data, "max") or median, mean=optional_number(data, "mean"),
-                   stddev=optional_number(data, "stddev"), cv=optional_number(data, "cv"),
-                   count=int(count) if count and count >= 1 else 1)
+def write_all(outputs: dict) -> None:
+    """Writes every path of `outputs` (-> bytes, or a function that writes to a binary file)
+    or none of them: each goes to a temporary file next to its path first, and only when all
+    are complete are they renamed over their paths, so readers see old or new files, never a part."""
+    temps = {}
+    try:
+        for path, data in outputs.items():
+            if path.is_dir():
+                raise IsADirectoryError(f"{path} is a directory")
+            handle, temps[path] = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(handle, "wb") as temp:
+                data(temp) if callable(data) else temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temps[path], 0o666 & ~umask)  # mkstemp creates 0600
+        for path in list(temps):
+            os.replace(temps[path], path)
+            del temps[path]
+    finally:
+        for temp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
 
 
 def write_atomically(path: Path, write) -> None:
-    """Calls write(binary file) on a temporary file next to `path`, then renames it
-    over `path`: readers see the old file or the complete new one, never a part."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            write(temp)
-            temp.flush()
-            os.fsync(temp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_name, 0o666 & ~umask)  # mkstemp creates 0600
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
+    """write(binary file) into `path`, atomically (see write_all)."""
+    write_all({path: write})

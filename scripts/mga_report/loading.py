@@ -1,320 +1,362 @@
-"""Reading a results directory: every *.json, classified by content, and callgrind
-summaries, put together per machine.
+"""Reading a results directory: every *.json, classified by its "tool" and "schema" (or a
+Google Benchmark "benchmarks" list), and callgrind_<policy>.txt summaries, per machine.
 
-Machines: a file anywhere below results/<machine>/ (also .../gbench/ or .../sweep/)
-belongs to <machine>; a file directly under results/ or under a folder that groups by
-kind (gbench, charts, callgrind, crosslang, sweep) belongs to the host in its context.
-"""
+A file below results/<machine>/ belongs to <machine>. When --results itself holds
+bench_train files, it is one machine's directory, named after it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .cachesim import parse_cachesim
-from .crosslang import parse_crosslang
-from .files import BadFile, as_dict, read_json, text, warn
-from .gbench import parse_callgrind_summary, parse_gbench
-from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, Machine, Results, TrainRun
-from .peers import TOOL as PEERS_TOOL, parse_peers
-from .threads import is_thread_axis, parse_thread_run
-from .training import config_engine, config_shape, config_topo, parse_train_file, parse_train_run
+from . import stats
+from .exactness import output_config
+from .files import BadFile, as_dict, as_float, as_list, positive, read_capped, read_json, text, warn
+from .model import (DEFAULT_MALLOC, DEFAULT_SHAPE, DEFAULT_TOPO, ENGINE_ORDER, GRAPH_ENGINE, PHASES, SHAPE_KEYS,
+                    CacheRun, CacheSeries, ChainRun, Counts, Crosslang, Machine, PeerProgram, RatePoint, Repetition,
+                    Results, RuntimeRun, Summary, TapePeers, TrainRun)
 
-NON_MACHINE_DIRS = {"gbench", "charts", "callgrind", "crosslang", "sweep", "cachesim"}
+SCHEMAS = {"bench_train": 1, "crosslang": 2, "cachesim": 1, "bench_tape_peers.sh": 1}  # what each tool writes
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
-OLD_CROSSLANG_PRODUCER = "crosslang.sh"
-ALL_MALLOCS = "all"  # bench_train --malloc=all records this as the config's malloc
-
-
-def directory_machine(path: Path, results_dir: Path) -> str | None:
-    parts = path.relative_to(results_dir).parts[:-1]
-    return parts[0] if parts and parts[0] not in NON_MACHINE_DIRS else None
-
-
-def context_host(data: dict) -> str | None:
-    context = as_dict(data.get("context"))
-    host = context.get("host") or context.get("host_name") or context.get("machine")
-    return host if isinstance(host, str) and host else None
-
-
-def is_size_axis_file(path: Path, results_dir: Path, config: dict) -> bool:
-    """Under a sweep/ folder, or trained on a shape other than the default."""
-    in_sweep_dir = SIZE_AXIS_DIR in path.relative_to(results_dir).parts[:-1]
-    return in_sweep_dir or config_shape(config) != DEFAULT_SHAPE
-
-
-def shape_label(shape: tuple) -> str:
-    n_embd, n_head, n_layer, block_size = shape
-    return f"embd {n_embd} · head {n_head} · layer {n_layer} · block {block_size}"
-
-
-def series_label(run: TrainRun, size_axis: bool) -> str:
-    return f"{shape_label(run.shape)}, topo {run.topo}" if size_axis else f"topo {run.topo}"
-
-
-def put_run(table: dict, run: TrainRun, machine: Machine, label: str) -> None:
-    """Adds run to its series; the same policy twice in one series keeps the newer file's."""
-    previous = table.get(run.name)
-    if previous is not None:
-        keep = run if run.date >= previous.date else previous
-        warn(f"'{run.name}' ({label}) on {machine.name} appears in {previous.source} and {run.source}; "
-             f"using {keep.source} (newer date)")
-        run = keep
-    table[run.name] = run
-
-
-def check_engine_file(config: dict, size_axis: bool) -> str:
-    """The file's engine; raises BadFile for an engine this script cannot place."""
-    engine = config_engine(config)
-    if engine != GRAPH_ENGINE and size_axis:
-        # The size axis compares policies per graph node; a tape op is not a node.
-        raise BadFile(f"engine '{engine}' on the size axis (sweep/ folder or another shape); "
-                      "only default-shape runs of it are compared")
-    return engine
-
-
-def add_thread_runs(machine: Machine, data: dict, source: str, order: list) -> None:
-    """A file of the thread axis: its runs go to machine.thread_runs only (and to the exactness check:
-    a run's hash is its first replica's, the --seed run's), never into a series or the matrix."""
-    context, config = as_dict(data.get("context")), as_dict(data.get("config"))
-    runs = data.get("runs")
-    if not isinstance(runs, list) or not runs:
-        raise BadFile("no 'runs' list")
-    added = 0
-    for run in runs:
-        try:
-            train = parse_train_run(run, config, source, text(context, "date"))
-            thread_run = parse_thread_run(run, train)
-        except BadFile as error:
-            warn(f"{source}: skipping {error}")
-            continue
-        machine.thread_runs.append(thread_run)
-        machine.all_runs.append(train)
-        if train.engine == GRAPH_ENGINE and train.name not in order:
-            order.append(train.name)
-        added += 1
-    if not added:
-        raise BadFile("no usable run")
-    if context:
-        machine.contexts.append((source, context))
-
-
-def is_malloc_axis_file(config: dict, runs: list) -> bool:
-    """bench_train --malloc=all, or a file any of whose runs had another process allocator."""
-    return config.get("malloc") == ALL_MALLOCS or any(run.malloc != DEFAULT_MALLOC for run in runs)
-
-
-def add_train_runs(machine: Machine, data: dict, source: str, size_axis: bool, order: list) -> None:
-    context, config = as_dict(data.get("context")), as_dict(data.get("config"))
-    if is_thread_axis(config):
-        check_engine_file(config, size_axis)
-        return add_thread_runs(machine, data, source, order)
-    engine = check_engine_file(config, size_axis)  # before parsing: an unknown engine skips the whole file
-    parsed = parse_train_file(data, source)
-    # The policy x malloc matrix: its glibc cells stay with the other cells of their file,
-    # so that no matrix ratio divides by a run of another file (taken at another time).
-    matrix = engine == GRAPH_ENGINE and not size_axis and is_malloc_axis_file(config, parsed)
-    if size_axis:
-        machine.size_sources.append((source, context))
-    else:
-        if context:
-            machine.contexts.append((source, context))
-        if config:
-            machine.configs.append((source, config))
-    for run in parsed:
-        machine.all_runs.append(run)
-        if engine == GRAPH_ENGINE and run.name not in order:
-            order.append(run.name)
-        if matrix:
-            cells = machine.matrix.setdefault(run.topo, {}).setdefault(run.malloc, {})
-            put_run(cells, run, machine, f"{series_label(run, False)}, malloc {run.malloc}")
-        elif run.malloc != DEFAULT_MALLOC:
-            machine.other_malloc.append(run)
-        elif engine != GRAPH_ENGINE:
-            if run.name != engine:  # bench_train names the one run after the engine
-                warn(f"{source}: skipping run '{run.name}': an engine '{engine}' file holds only a run "
-                     f"named '{engine}'")
-                continue
-            put_run(machine.engines, run, machine, f"engine {engine}")
-        elif size_axis:
-            put_run(machine.size_runs.setdefault((run.shape, run.topo), {}), run, machine, series_label(run, True))
-        else:
-            put_run(machine.series.setdefault(run.topo, {}), run, machine, series_label(run, False))
+RATE_COUNTER = "allocs/s"
+RELEASES = ("inline", "background")
+TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
 def classify(data) -> str:
     if not isinstance(data, dict):
         raise BadFile("not a results file (top level is not an object)")
     tool = data.get("tool")
-    producer = data.get("producer")
-    if tool == "bench_train" and isinstance(producer, str) and producer.endswith(OLD_CROSSLANG_PRODUCER):
-        raise BadFile("a schema-1 cross-language file of scripts/crosslang.sh, no longer read "
-                      "(scripts/crosslang.py writes crosslang.json schema 2)")
-    if tool in ("bench_train", "crosslang", "cachesim"):
+    if tool in SCHEMAS:
+        schema = data.get("schema")
+        if schema != SCHEMAS[tool] or isinstance(schema, bool):
+            raise BadFile(f"{tool} schema {schema!r} is not read (this compare.py reads schema {SCHEMAS[tool]})")
         return tool
-    if tool == PEERS_TOOL:
-        return "peers"
     if isinstance(data.get("benchmarks"), list):
         return "gbench"
-    raise BadFile(f'not a results file (no "tool": "bench_train", "crosslang", "cachesim" or "{PEERS_TOOL}", '
-                  'no "benchmarks" list)')
+    raise BadFile(f"not a results file (no \"tool\" of {', '.join(SCHEMAS)}, no \"benchmarks\" list)")
+
+
+# ---- bench_train --------------------------------------------------------------------------
+
+
+def config_shape(config: dict) -> tuple:
+    return tuple(int(config[k]) if as_float(config.get(k)) else d for k, d in zip(SHAPE_KEYS, DEFAULT_SHAPE))
+
+
+def config_topo(config: dict) -> str:
+    return text(config, "topo") or DEFAULT_TOPO
+
+
+def parse_phases(repetition: dict) -> dict | None:
+    phases = as_dict(repetition.get("phases_seconds"))
+    values = {name: as_float(phases.get(name)) for name in PHASES}
+    if any(v is None or v < 0 for v in values.values()) or sum(values.values()) <= 0:
+        return None
+    return values
+
+
+def parse_traits(run: dict, name: str) -> dict:
+    traits = run.get("traits")
+    if not isinstance(traits, dict) or not traits or not all(isinstance(v, bool) for v in traits.values()):
+        raise BadFile(f"run '{name}' has no \"traits\" object of true/false values")
+    return traits
+
+
+def parse_repetition(data, steps) -> Repetition | None:
+    seconds, steps = positive(data, "train_seconds"), as_dict(data).get("steps", steps)
+    if seconds is None or not as_float(steps) or steps <= 0:
+        return None
+    output = data.get("output_fnv1a64")
+    return Repetition(seconds, int(steps), parse_phases(data), output if isinstance(output, str) else None)
+
+
+def parse_train_run(run, config: dict, source: str, date: str) -> TrainRun:
+    name = text(run, "allocator")
+    if not name:
+        raise BadFile("a run has no 'allocator' name")
+    traits = parse_traits(run, name)
+    timed = [r for r in as_list(run.get("repetitions")) if positive(r, "train_seconds")]
+    ordered = sorted(timed, key=lambda r: r["train_seconds"])
+    detail = ordered[(len(ordered) - 1) // 2] if timed else {}  # the repetition bench_train's table shows
+    steps = detail.get("steps", config.get("steps"))
+    summary = as_dict(run.get("train_seconds"))
+    median = positive(summary, "median")
+    if median is None or not as_float(steps) or steps <= 0:
+        raise BadFile(f"run '{name}': no 'train_seconds' median or no positive 'steps'")
+    reps = tuple(r for r in (parse_repetition(d, steps) for d in timed) if r)
+    malloc = run.get("malloc", config.get("malloc", DEFAULT_MALLOC))
+    threads, release = run.get("threads", 1), run.get("release", "inline")
+    if not isinstance(malloc, str) or not malloc or release not in RELEASES or not (
+            isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
+        raise BadFile(f"run '{name}': 'malloc', 'threads' or 'release' is not what bench_train writes")
+    cv = as_float(summary.get("cv"))
+    return TrainRun(
+        name=name, reps=reps, median_s=median, min_s=min(positive(summary, "min") or median, median),
+        max_s=max(positive(summary, "max") or median, median),
+        cv=cv if cv is not None else stats.cv([r.seconds for r in reps]),
+        repetitions=int(positive(summary, "repetitions") or len(reps) or 1), steps=int(steps),
+        phases=parse_phases(detail), allocations_per_step=as_float(detail.get("allocations_per_step")),
+        bytes_per_step=as_float(detail.get("bytes_per_step")), peak_rss_kib=as_float(detail.get("peak_rss_kib")),
+        nodes_per_step=positive(detail, "nodes_per_step"), source=source, date=date, traits=traits,
+        topo=config_topo(config), shape=config_shape(config), engine=config.get("engine", GRAPH_ENGINE),
+        malloc=malloc, output_config=output_config(config, int(steps)), threads=threads, release=release,
+        oversubscribed=run.get("oversubscribed") is True)
+
+
+def put_run(table: dict, run: TrainRun, machine: Machine, where: str) -> None:
+    """The same policy twice in one table keeps the newer file's run."""
+    previous = table.get(run.name)
+    if previous is not None:
+        keep = run if run.date >= previous.date else previous
+        warn(f"'{run.name}' ({where}) on {machine.name} appears in {previous.source} and {run.source}; "
+             f"using {keep.source} (newer date)")
+        run = keep
+    table[run.name] = run
+
+
+def add_train_file(machine: Machine, data: dict, source: str, size_axis: bool, order: list) -> None:
+    context, config = as_dict(data.get("context")), as_dict(data.get("config"))
+    engine = config.get("engine", GRAPH_ENGINE)
+    if engine not in ENGINE_ORDER:
+        raise BadFile(f"unknown engine {engine!r} (known: {', '.join(ENGINE_ORDER)})")
+    size_axis = size_axis or config_shape(config) != DEFAULT_SHAPE
+    if engine != GRAPH_ENGINE and size_axis:
+        raise BadFile(f"engine '{engine}' on the size axis: only default-shape runs of it are compared")
+    runs = []
+    for entry in as_list(data.get("runs")):
+        try:
+            runs.append(parse_train_run(entry, config, source, text(context, "date")))
+        except BadFile as error:
+            warn(f"{source}: skipping {error}")
+    if not runs:
+        raise BadFile("no usable run" if data.get("runs") else "no 'runs' list")
+    thread_axis = config.get("thread_axis") is True
+    matrix = (engine == GRAPH_ENGINE and not size_axis and not thread_axis
+              and (config.get("malloc") == "all" or any(r.malloc != DEFAULT_MALLOC for r in runs)))
+    machine.contexts.append((source, context))
+    if not size_axis and not thread_axis:
+        machine.configs.append((source, config))
+    for run in runs:
+        machine.all_runs.append(run)
+        if engine == GRAPH_ENGINE and run.name not in order:
+            order.append(run.name)
+        if thread_axis:
+            machine.thread_runs.append(run)
+        elif matrix:
+            put_run(machine.matrix.setdefault(run.topo, {}).setdefault(run.malloc, {}), run, machine,
+                    f"topo {run.topo}, malloc {run.malloc}")
+        elif run.malloc != DEFAULT_MALLOC:
+            warn(f"{source}: run '{run.name}' under malloc {run.malloc} outside a --malloc=all file is not shown")
+        elif engine != GRAPH_ENGINE:
+            put_run(machine.engines, run, machine, f"engine {engine}")
+        elif size_axis:
+            put_run(machine.size_runs.setdefault((run.shape, run.topo), {}), run, machine, "size axis")
+        else:
+            put_run(machine.series.setdefault(run.topo, {}), run, machine, f"topo {run.topo}")
+
+
+# ---- the other tools ------------------------------------------------------------------------
+
+
+def parse_summary(data, what: str) -> Summary:
+    median = positive(data, "median")
+    if median is None:
+        raise BadFile(f"'{what}' has no positive median")
+    return Summary(median, positive(data, "min") or median, positive(data, "max") or median,
+                   as_float(data.get("mean")), as_float(data.get("stddev")), as_float(data.get("cv")),
+                   int(positive(data, "repetitions") or 1))
+
+
+def parse_crosslang(data: dict, source: str) -> Crosslang:
+    runs, chain = {}, {}
+    for run in as_list(data.get("runs")):
+        runtime = text(run, "runtime")
+        reps = [r for r in as_list(as_dict(run).get("repetitions")) if isinstance(r, dict)]
+        identical = [r for r in reps if r.get("reference") == "identical"]
+        steps = next((r["steps"] for r in reps if positive(r, "steps")), data.get("config", {}).get("steps"))
+        if not runtime or runtime in runs or not as_float(steps) or steps <= 0:
+            warn(f"{source}: skipping a run without a runtime name or steps, or named twice")
+            continue
+        timed = run.get("output") == "identical" and isinstance(run.get("train_seconds"), dict)
+        rss = sorted(v for v in (as_float(r.get("peak_rss_kib")) for r in identical or reps) if v)
+        seconds = tuple(v for v in (positive(r, "train_seconds") for r in identical) if v)
+        runs[runtime] = RuntimeRun(runtime, text(run, "version"), text(run, "program"), text(run, "timing"), seconds,
+                                   int(steps), parse_summary(run["train_seconds"], "train_seconds") if timed else None,
+                                   rss[(len(rss) - 1) // 2] if rss else None, len(reps), len(reps) - len(identical))
+    for entry in as_list(data.get("chain")):
+        runtime = text(entry, "runtime")
+        try:
+            summary = parse_summary(as_dict(entry).get("allocs_per_second"), "allocs_per_second")
+        except BadFile as error:
+            warn(f"{source}: skipping chain '{runtime}': {error}")
+            continue
+        rates = tuple(v for v in (positive(r, "allocs_per_second") for r in as_list(entry.get("repetitions"))) if v)
+        chain.setdefault(runtime, ChainRun(runtime, text(entry, "version"), text(entry, "objects_per_alloc"),
+                                           rates, summary))
+    if not runs and not chain:
+        raise BadFile("no usable run or chain entry")
+    return Crosslang(source, runs, chain)
+
+
+def parse_peers(data: dict, source: str) -> TapePeers:
+    programs = []
+    for entry in as_list(data.get("programs")):
+        seconds = as_dict(as_dict(entry).get("train_seconds"))
+        values = tuple(v for v in map(as_float, as_list(seconds.get("values"))) if v and v > 0)
+        median = positive(seconds, "median") or (stats.median(values) if values else None)
+        if not text(entry, "name") or median is None:
+            warn(f"{source}: skipping a program without a name or a time")
+            continue
+        cv = as_float(seconds.get("cv"))
+        programs.append(PeerProgram(entry["name"], entry.get("program") == "bench_train", text(entry, "flags"),
+                                    values, median, cv if cv is not None else stats.cv(values)))
+    if not programs:
+        raise BadFile("no usable program")
+    return TapePeers(source, as_dict(data.get("context")), as_dict(data.get("peer")), programs,
+                     as_dict(data.get("config")).get("steps"))
+
+
+def counts(events, nodes: float, where: str) -> Counts:
+    events = as_dict(events)
+    if not all(as_float(events.get(k)) is not None for k in ("Ir", "D1mr", "D1mw", "DLmr", "DLmw")):
+        raise BadFile(f"{where}: no Ir, D1mr, D1mw, DLmr or DLmw")
+    return Counts(events["Ir"] / nodes, (events["D1mr"] + events["D1mw"]) / nodes,
+                  (events["DLmr"] + events["DLmw"]) / nodes)
+
+
+def parse_cachesim(data: dict, source: str) -> CacheSeries:
+    runs = {}
+    for run in as_list(data.get("runs")):
+        name, nodes, steps = text(run, "allocator"), positive(run, "nodes"), positive(run, "steps")
+        try:
+            if not name or nodes is None or steps is None:
+                raise BadFile("a run without an 'allocator' name, 'nodes' or 'steps'")
+            phases = as_dict(run.get("phases"))
+            runs[name] = CacheRun(name, nodes / steps, counts(run.get("events"), nodes, name),
+                                  {p: counts(phases.get(p), nodes, f"{name} {p}") for p in PHASES},
+                                  counts(run.get("allocator_costs"), nodes, f"{name} allocator_costs"))
+        except BadFile as error:
+            warn(f"{source}: skipping {error}")
+    if not runs:
+        raise BadFile("no usable run")
+    config = as_dict(data.get("config"))
+    return CacheSeries(source, config_shape(config), config_topo(config), int(positive(config, "steps") or 0), runs,
+                       text(as_dict(data.get("context")), "date"))
+
+
+def parse_gbench(data: dict, source: str, known: list) -> list:
+    """A RatePoint per benchmark instance named family/<policy>[/...] of a known policy."""
+    instances, unmatched = {}, []
+    for row in data["benchmarks"]:
+        if isinstance(row, dict) and not row.get("error_occurred"):
+            instances.setdefault(text(row, "run_name") or text(row, "name"), []).append(row)
+    points = []
+    for instance, rows in instances.items():
+        parts = instance.split("/")
+        if len(parts) < 2 or parts[1] not in known:
+            unmatched.append(instance)
+            continue
+        aggregate = {r.get("aggregate_name"): r for r in rows if r.get("run_type") == "aggregate"}
+        samples = tuple(v for v in (as_float(r.get(RATE_COUNTER)) for r in rows
+                                    if r.get("run_type", "iteration") == "iteration") if v)
+        main = aggregate.get("median") or aggregate.get("mean") or rows[0]
+        time_ns = (as_float(main.get("real_time")) or 0) * TIME_UNIT_NS.get(main.get("time_unit", "ns"), 0)
+        if not time_ns:
+            continue
+        rate = as_float(main.get(RATE_COUNTER)) if "median" in aggregate else (
+            stats.median(samples) if samples else None)
+        mean = as_float(aggregate.get("mean", {}).get(RATE_COUNTER))
+        stddev = as_float(aggregate.get("stddev", {}).get(RATE_COUNTER))
+        cv = as_float(aggregate.get("cv", {}).get(RATE_COUNTER if rate else "real_time"))
+        points.append(RatePoint(source, parts[0], parts[1], instance, time_ns, rate, samples, mean, stddev,
+                                int(as_float(main.get("repetitions")) or len(samples) or 1),
+                                cv if cv is not None else stats.cv(samples)))
+    if unmatched:
+        warn(f"{source}: no policy of the bench_train files in {len(unmatched)} benchmark name(s), "
+             f"e.g. '{unmatched[0]}'")
+    if not points:
+        raise BadFile("no benchmark names a policy of the bench_train files")
+    return points
+
+
+def parse_callgrind(path: Path) -> dict:
+    """'key value' lines, '#' comments; malloc_share the allocator's share of the instructions."""
+    values = {}
+    for line in read_capped(path).decode("utf-8", errors="replace").splitlines():
+        key, _, value = line.split("#", 1)[0].strip().partition(" ")
+        if key:
+            values[key] = value.strip()
+    if not values:
+        raise BadFile("empty file")
+    return values
+
+
+# ---- the directory --------------------------------------------------------------------------
+
+
+def add_cachesim(machine: Machine, path: Path, data: dict) -> None:
+    series = parse_cachesim(data, str(path))
+    previous = machine.cachesim.setdefault((series.shape, series.topo), series)
+    if previous is not series:
+        raise BadFile(f"a second cache simulation of this shape and order (the first: {previous.source})")
+
+
+def add_once(machine: Machine, attribute: str, found, context) -> None:
+    """A machine's single crosslang.json or tape_vs_peers.json."""
+    if getattr(machine, attribute) is not None:
+        raise BadFile(f"{machine.name} already has one ({getattr(machine, attribute).source})")
+    setattr(machine, attribute, found)
+    machine.contexts.append((found.source, as_dict(context)))
+
+
+def add_gbench(machine: Machine, path: Path, data: dict, order: list) -> None:
+    machine.rate_points.extend(parse_gbench(data, path.stem, order))
+    machine.contexts.append((str(path), {f"Google Benchmark {k}": v for k, v in as_dict(data.get("context")).items()}))
 
 
 def load_results(results_dir: Path) -> Results:
-    machines: dict[str, Machine] = {}
+    machines: dict = {}
     files_used, skipped, order = [], [], []
-
-    def machine_for(path: Path, data: dict | None) -> Machine:
-        name = directory_machine(path, results_dir) or (data and context_host(data)) or "local"
-        return machines.setdefault(name, Machine(name))
-
-    def skip(source: str, reason: str) -> None:
-        message = f"skipping {source}: {reason}"
-        warn(message)
-        skipped.append(message)
-
-    kinds: dict[str, list] = {"bench_train": [], "crosslang": [], "gbench": [], "peers": [], "cachesim": []}
+    kinds: dict = {kind: [] for kind in (*SCHEMAS, "gbench")}
     for path in sorted(p for p in results_dir.rglob("*.json") if not p.name.startswith(".")):
         try:
             data = read_json(path)
             kinds[classify(data)].append((path, data))
         except BadFile as error:
-            skip(str(path), str(error))
+            skipped.append(f"skipping {path}: {error}")
+            warn(skipped[-1])
+    depths = [path.relative_to(results_dir).parts for path, _ in kinds["bench_train"]]
+    flat = any(len(d) == 1 for d in depths) and all(len(d) == 1 or d[0] == SIZE_AXIS_DIR for d in depths)
+    used = set()
 
-    def use(kind: str, add) -> None:
-        for path, data in kinds[kind]:
+    def use(paths: list, add) -> None:
+        for path, data in paths:
+            parts = path.relative_to(results_dir).parts
+            name = results_dir.resolve().name if flat else parts[0]
             try:
-                add(path, data)
+                if len(parts) == 1 and not flat:
+                    raise BadFile("not inside a machine directory (results/<machine>/)")
+                add(machines.setdefault(name, Machine(name)), path, data)
             except BadFile as error:
-                skip(str(path), str(error))
+                skipped.append(f"skipping {path}: {error}")
+                warn(skipped[-1])
                 continue
             files_used.append(str(path))
+            used.add(name)
 
     # Training files first: they name the policies the benchmark names are matched against.
-    use("bench_train", lambda path, data: add_train_runs(
-        machine_for(path, data), data, str(path),
-        is_size_axis_file(path, results_dir, as_dict(data.get("config"))), order))
-    for machine in machines.values():
-        headline_from_matrix(machine)
-    use("crosslang", lambda path, data: add_crosslang(machine_for(path, data), data, str(path)))
-    use("peers", lambda path, data: add_peers(machine_for(path, data), data, str(path)))
-    use("gbench", lambda path, data: add_gbench(machine_for(path, data), data, path, order))
-    use("cachesim", lambda path, data: add_cachesim(machine_for(path, data), data, str(path)))
-
-    for path in sorted(results_dir.rglob("callgrind_*.txt")):
-        try:
-            values = parse_callgrind_summary(path)
-        except OSError as error:
-            skip(str(path), f"cannot read it ({error})")
-            continue
-        if not values:
-            skip(str(path), "empty file")
-            continue
-        machine_for(path, None).callgrind[path.stem[len("callgrind_"):]] = (str(path), values)
-        files_used.append(str(path))
-
-    attach_orphans(machines)
-    for machine in machines.values():
-        headline_from_matrix(machine)  # again: an orphan may have brought a matrix
-        warn_on_config_mismatch(machine)
-    return Results(machines, files_used, skipped, order)
-
-
-def headline_from_matrix(machine: Machine) -> None:
-    """An order without a glibc-only file takes its headline series from the matrix's glibc cells."""
-    for topo, by_malloc in machine.matrix.items():
-        if topo not in machine.series and by_malloc.get(DEFAULT_MALLOC):
-            machine.series[topo] = dict(by_malloc[DEFAULT_MALLOC])
-            machine.series_from_matrix.add(topo)
-
-
-def add_peers(machine: Machine, data: dict, source: str) -> None:
-    parsed = parse_peers(data, source)
-    if machine.peers is not None:
-        raise BadFile(f"{machine.name} already has a {PEERS_TOOL} file ({machine.peers.source})")
-    machine.peers = parsed  # its context is shown in its own section: other programs, other builds
-
-
-def add_crosslang(machine: Machine, data: dict, source: str) -> None:
-    parsed = parse_crosslang(data, source)
-    if machine.crosslang is not None:
-        raise BadFile(f"{machine.name} already has a crosslang file ({machine.crosslang.source})")
-    machine.crosslang = parsed
-    if parsed.context:
-        machine.contexts.append((source, parsed.context))
-
-
-def add_cachesim(machine: Machine, data: dict, source: str) -> None:
-    series = parse_cachesim(data, source)
-    key = (series.shape, series.topo)
-    previous = machine.cachesim.get(key)
-    if previous is not None:
-        keep = series if series.date >= previous.date else previous
-        warn(f"{machine.name}: two cache-simulation files for {shape_label(series.shape)}, topo {series.topo} "
-             f"({previous.source}, {source}); using {keep.source} (newer date)")
-        series = keep
-    machine.cachesim[key] = series
-
-
-def add_gbench(machine: Machine, data: dict, path: Path, order: list) -> None:
-    points, unmatched = parse_gbench(data, path.stem, order)
-    if unmatched:
-        warn(f"{path}: no policy of the bench_train files in {len(unmatched)} benchmark name(s), "
-             f"e.g. '{unmatched[0]}'")
-    if not points:
-        raise BadFile("no benchmark names a policy of the bench_train files")
-    machine.rate_points.extend(points)
-    context = data.get("context")
-    if isinstance(context, dict):
-        machine.contexts.append((str(path), context))
-
-
-def attach_orphans(machines: dict) -> None:
-    """Machines without default-shape C++ training runs (e.g. results/gbench/*.json or
-    results/sweep/*.json of another host name, a callgrind file directly under results/)
-    join the only machine that has them."""
-    with_training = [m for m in machines.values() if m.series or m.engines]
-    if len(with_training) != 1:
-        return
-    home = with_training[0]
-    for name in [n for n, m in machines.items() if not (m.series or m.engines)]:
-        orphan = machines.pop(name)
-        home.contexts.extend(orphan.contexts)
-        home.configs.extend(orphan.configs)
-        home.rate_points.extend(orphan.rate_points)
-        home.size_sources.extend(orphan.size_sources)
-        home.all_runs.extend(orphan.all_runs)
-        home.other_malloc.extend(orphan.other_malloc)
-        home.thread_runs.extend(orphan.thread_runs)
-        home.callgrind = {**orphan.callgrind, **home.callgrind}
-        home.cachesim = {**orphan.cachesim, **home.cachesim}
-        if home.crosslang is None:
-            home.crosslang = orphan.crosslang
-        if home.peers is None:
-            home.peers = orphan.peers
-        for topo, by_malloc in orphan.matrix.items():
-            for malloc, cells in by_malloc.items():
-                for run in cells.values():
-                    put_run(home.matrix.setdefault(topo, {}).setdefault(malloc, {}), run, home,
-                            f"{series_label(run, False)}, malloc {malloc}")
-        for key, runs in orphan.size_runs.items():
-            for run in runs.values():
-                put_run(home.size_runs.setdefault(key, {}), run, home, series_label(run, True))
-
-
-def warn_on_config_mismatch(machine: Machine) -> None:
-    """Files of one series (same topo, default shape) should agree on how they ran."""
-    with_policies = {run.source for runs in machine.series.values() for run in runs.values()}
-    seen = {}
-    for source, config in machine.configs:
-        if source not in with_policies:
-            continue
-        topo = config_topo(config)
-        for key in ("steps", "rng", "seed"):
-            if key not in config:
-                continue
-            previous = seen.get((topo, key))
-            if previous is not None and previous[1] != config[key]:
-                warn(f"{machine.name}: '{key}' differs between {previous[0]} ({previous[1]}) "
-                     f"and {source} ({config[key]}) (topo {topo}); times are compared per step where possible")
-            seen.setdefault((topo, key), (source, config[key]))
-
+    use(kinds["bench_train"], lambda m, path, data: add_train_file(
+        m, data, str(path), SIZE_AXIS_DIR in path.relative_to(results_dir).parts[:-1], order))
+    use(kinds["gbench"], lambda m, path, data: add_gbench(m, path, data, order))
+    use(kinds["crosslang"], lambda m, path, data: add_once(m, "crosslang", parse_crosslang(data, str(path)),
+                                                          data.get("context")))
+    use(kinds["bench_tape_peers.sh"], lambda m, path, data: add_once(m, "peers", parse_peers(data, str(path)),
+                                                                    data.get("context")))
+    use(kinds["cachesim"], add_cachesim)
+    use([(p, None) for p in sorted(results_dir.rglob("callgrind_*.txt"))],
+        lambda m, path, _: m.callgrind.__setitem__(path.stem[len("callgrind_"):], (str(path), parse_callgrind(path))))
+    for machine in machines.values():  # an order without a glibc-only file: the matrix's glibc cells
+        for topo, by_malloc in machine.matrix.items():
+            if topo not in machine.series and by_malloc.get(DEFAULT_MALLOC):
+                machine.series[topo] = dict(by_malloc[DEFAULT_MALLOC])
+    return Results({n: machines[n] for n in sorted(used)}, files_used, skipped, order)

@@ -1,6 +1,6 @@
 """Statistics behind every figure the report quotes, after Google Benchmark's compare.py
-and nanobench: medians, 95% percentile-bootstrap intervals for ratios, log-log slopes
-and correlations, and leave-one-out ranges.
+and nanobench: medians, and 95% percentile-bootstrap intervals for medians, ratios and
+log-log slopes.
 
 Reproducible: every interval draws from its own generator, seeded from a label
 (sha256), and uses only random.random(), whose sequence Python keeps stable, so the
@@ -39,18 +39,6 @@ def cv(values) -> float | None:
     return math.sqrt(variance) / abs(mean)
 
 
-def pearson(xs, ys) -> float | None:
-    if len(xs) < 3:
-        return None
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
-    var_x = sum((x - mean_x) ** 2 for x in xs)
-    var_y = sum((y - mean_y) ** 2 for y in ys)
-    if var_x <= 0 or var_y <= 0:
-        return None
-    return cov / math.sqrt(var_x * var_y)
-
-
 def slope(xs, ys) -> float | None:
     """Least-squares slope of y on x; None without spread in x."""
     if len(xs) < 2:
@@ -62,10 +50,9 @@ def slope(xs, ys) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / var_x
 
 
-def log_fit(xs, ys) -> tuple[float | None, float | None]:
-    """(slope, Pearson r) of log(y) on log(x): slope 1 means y grows in proportion to x."""
-    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
-    return slope(lx, ly), pearson(lx, ly)
+def log_slope(xs, ys) -> float | None:
+    """Slope of log(y) on log(x): 1 means y grows in proportion to x."""
+    return slope([math.log(x) for x in xs], [math.log(y) for y in ys])
 
 
 def generator(label: str) -> random.Random:
@@ -145,6 +132,17 @@ class Interval:
             return -1
         return 0
 
+    def map(self, function) -> "Interval":
+        """An increasing function of the value, applied to the point and both ends."""
+        if not self.available:
+            return Interval(function(self.point), note=self.note)
+        return Interval(function(self.point), function(self.low), function(self.high))
+
+    @property
+    def wide(self) -> bool:
+        """The high end more than twice the low one (for positive values)."""
+        return self.available and self.low > 0 and self.high > 2 * self.low
+
     def overlaps(self, other: "Interval") -> bool | None:
         if not (self.available and other.available):
             return None
@@ -167,6 +165,14 @@ def percentile_interval(point: float, replicates: list[float], wanted: int) -> I
     return Interval(point, percentile(replicates, tail), percentile(replicates, 1 - tail))
 
 
+def value_interval(label: str, sample: Sample, resamples: int = RESAMPLES) -> Interval:
+    """The sample's point and the percentile-bootstrap interval of it (e.g. of a median time)."""
+    if not sample.spread:
+        return Interval(sample.point, note=sample.how)
+    rng = generator(label)
+    return percentile_interval(sample.point, [sample.draw(rng) for _ in range(resamples)], resamples)
+
+
 def ratio_interval(label: str, numerator: Sample, denominator: Sample, resamples: int = RESAMPLES) -> Interval:
     """numerator.point / denominator.point and the percentile-bootstrap interval of that
     ratio; none when either side has no spread (one repetition)."""
@@ -179,45 +185,20 @@ def ratio_interval(label: str, numerator: Sample, denominator: Sample, resamples
     return percentile_interval(point, replicates, resamples)
 
 
-@dataclass(frozen=True)
-class Fit:
-    """Log-log slope and Pearson r over a set of named points, with intervals that
-    resample the points (which policies) and, within each, its repetitions."""
-
-    names: tuple
-    slope: Interval | None
-    r: Interval | None
-
-
-def fit(label: str, names, xs: list[Sample], ys: list[Sample], resamples: int = RESAMPLES) -> Fit:
-    names = tuple(names)
-    point_slope, point_r = log_fit([x.point for x in xs], [y.point for y in ys])
-    if point_slope is None:
-        return Fit(names, None, None)
+def fit(label: str, xs: list, ys: list, resamples: int = RESAMPLES) -> Interval | None:
+    """The log-log slope of ys on xs (Samples) with an interval that resamples the points
+    (which policies) and, within each, its repetitions; None without spread in x."""
+    point = log_slope([x.point for x in xs], [y.point for y in ys])
+    if point is None:
+        return None
+    if len(xs) < 3:
+        return Interval(point, note="two points")
     rng = generator(label)
-    slopes, rs = [], []
-    n = len(xs)
+    slopes = []
     for _ in range(resamples):
-        chosen = [draw_index(rng, n) for _ in range(n)]
-        if len(set(chosen)) < 3:  # a fit needs three distinct policies
-            continue
-        sx = [xs[i].draw(rng) for i in chosen]
-        sy = [ys[i].draw(rng) for i in chosen]
-        s, r = log_fit(sx, sy)
-        if s is not None:
-            slopes.append(s)
-        if r is not None:
-            rs.append(r)
-    slope_interval = percentile_interval(point_slope, slopes, resamples) if n >= 3 else Interval(point_slope, note="two points")
-    r_interval = None if point_r is None else percentile_interval(point_r, rs, resamples)
-    return Fit(names, slope_interval, r_interval)
-
-
-def leave_one_out(names, xs: list[float], ys: list[float]) -> dict:
-    """name -> (slope, r) of the log-log fit without that point."""
-    result = {}
-    for index, name in enumerate(names):
-        rest_x = [x for i, x in enumerate(xs) if i != index]
-        rest_y = [y for i, y in enumerate(ys) if i != index]
-        result[name] = log_fit(rest_x, rest_y) if len(rest_x) >= 2 else (None, None)
-    return result
+        chosen = [draw_index(rng, len(xs)) for _ in xs]
+        if len(set(chosen)) >= 3:  # a slope needs three distinct policies
+            found = log_slope([xs[i].draw(rng) for i in chosen], [ys[i].draw(rng) for i in chosen])
+            if found is not None:
+                slopes.append(found)
+    return percentile_interval(point, slopes, resamples)

@@ -38,12 +38,13 @@ class AcrossMachinesTest(unittest.TestCase):
     def test_rankings_are_compared(self):
         a, b = self.ranking(self.a), self.ranking(self.b)
         self.assertNotEqual(a, b, "the fixtures are meant to disagree")
-        self.assertIn("- topo dfs: **does not hold** — machine_a: " + " < ".join(code(p) for p in a), self.section)
+        self.assertIn("- `--topo dfs`, fastest first: **differs**: machine_a: " + " < ".join(code(p) for p in a),
+                      self.section)
         self.assertIn("machine_b: " + " < ".join(code(p) for p in b), self.section)
         swapped = [(x, y) for i, x in enumerate(a) for y in a[i + 1:] if b.index(x) > b.index(y)]
         self.assertEqual(len(swapped), 1)
         x, y = sorted(swapped[0], key=list(self.a).index)  # policies in the order of the first file
-        self.assertIn(f"`{x}` vs `{y}` (speed of `{x}` over `{y}`)", self.section)
+        self.assertIn(f"  - `{x}` over `{y}`: machine_a ", self.section)
         self.assertIn("not a measurable swap (an interval contains 1)", self.section)
 
     def test_each_speed_ratio_says_whether_it_holds(self):
@@ -53,20 +54,20 @@ class AcrossMachinesTest(unittest.TestCase):
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 rows[cells[0]] = cells
         others = [p for p in self.common if p != self.base]
-        self.assertEqual(sorted(rows), sorted(f"speed of `{p}` vs `{self.base}`, topo dfs" for p in others))
-        statuses = {p: rows[f"speed of `{p}` vs `{self.base}`, topo dfs"][-1] for p in others}
+        self.assertEqual(sorted(rows), sorted(f"speed of `{p}` vs `{self.base}`, `--topo dfs`" for p in others))
+        statuses = {p: rows[f"speed of `{p}` vs `{self.base}`, `--topo dfs`"][-1] for p in others}
         for policy, status in statuses.items():
             with self.subTest(policy=policy):
                 ratio_a = ms_per_step(self.a[self.base]) / ms_per_step(self.a[policy])
                 ratio_b = ms_per_step(self.b[self.base]) / ms_per_step(self.b[policy])
-                row = rows[f"speed of `{policy}` vs `{self.base}`, topo dfs"]
-                self.assertTrue(row[1].startswith(f"{ratio_a:.2f} ("), row)
-                self.assertTrue(row[2].startswith(f"{ratio_b:.2f} ("), row)
+                row = rows[f"speed of `{policy}` vs `{self.base}`, `--topo dfs`"]
+                self.assertTrue(row[1].startswith(f"{ratio_a:.2f}× ("), row)
+                self.assertTrue(row[2].startswith(f"{ratio_b:.2f}× ("), row)
                 if ratio_a > 1.2 and ratio_b > 1.2:
-                    self.assertTrue(status.startswith("holds: above 1 everywhere"), status)
+                    self.assertTrue(status.startswith("holds: faster everywhere"), status)
         self.assertEqual(sum(s.startswith("**does not hold**") for s in statuses.values()), 1, statuses)
-        self.assertIn("**does not hold**: no measurable difference, below 1", statuses.values())
-        self.assertRegex(self.section, r"\d of \d figures hold on every machine\.")
+        self.assertIn("**does not hold**: no measurable difference, slower", statuses.values())
+        self.assertRegex(self.section, r"\d of \d figures hold")
 
     def test_one_machine_gives_no_section(self):
         with tempfile.TemporaryDirectory() as temp:
@@ -77,21 +78,17 @@ class AcrossMachinesTest(unittest.TestCase):
 
 
 class StatusTest(unittest.TestCase):
-    def test_ratio_status(self):
+    def test_status(self):
         above, above2 = stats.Interval(1.5, 1.3, 1.7), stats.Interval(1.6, 1.5, 1.8)
         far = stats.Interval(3.0, 2.5, 3.5)
         flat = stats.Interval(1.0, 0.9, 1.1)
-        self.assertEqual(across.ratio_status([above, above2]), "holds: above 1 everywhere (same size)")
-        self.assertEqual(across.ratio_status([above, far]), "holds: above 1 everywhere (size differs)")
-        self.assertEqual(across.ratio_status([above, flat]), "**does not hold**: above 1, no measurable difference")
-        self.assertEqual(across.ratio_status([flat, flat]), "holds: no measurable difference anywhere (same size)")
-        self.assertEqual(across.ratio_status([above, stats.Interval(1.5)]), "not measurable on every machine")
-
-    def test_verdict_status(self):
-        a, b = stats.Interval(0.6, 0.5, 0.7), stats.Interval(0.9, 0.8, 1.0)
-        self.assertEqual(across.verdict_status(["x", "x"], [a, a]), "holds: same verdict (same size)")
-        self.assertEqual(across.verdict_status(["x", "x"], [a, b]), "holds: same verdict (size differs)")
-        self.assertEqual(across.verdict_status(["x", "y"], [a, a]), "**does not hold**: the verdicts differ")
+        self.assertEqual(across.status([above, above2], True), "holds: faster everywhere (same size)")
+        self.assertEqual(across.status([above, far], True), "holds: faster everywhere (size differs)")
+        self.assertEqual(across.status([above, flat], True), "**does not hold**: faster, no measurable difference")
+        self.assertEqual(across.status([flat, flat], True), "holds: no measurable difference everywhere (same size)")
+        self.assertEqual(across.status([above, stats.Interval(1.5)], True), "not measurable on every machine")
+        self.assertEqual(across.status([stats.Interval(0.6, 0.5, 0.7), stats.Interval(0.9, 0.8, 1.0)], False),
+                         "size differs")
 
 
 if __name__ == "__main__":

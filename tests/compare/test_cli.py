@@ -67,28 +67,28 @@ class FailureTest(unittest.TestCase):
     def test_failing_chart_writes_no_report(self):
         results = make_results_dir(self.root, machines=("machine_a",), with_bad_files=False)
         out = self.root / "out"
-        original = charts.chart_memory
+        original = charts.alloc_vs_train
 
         def broken_chart(*args):
             raise RuntimeError("chart failed")
 
-        charts.chart_memory = broken_chart
-        self.addCleanup(setattr, charts, "chart_memory", original)
+        charts.alloc_vs_train = broken_chart
+        self.addCleanup(setattr, charts, "alloc_vs_train", original)
         with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(RuntimeError):
             cli.main(["--results", str(results), "--out", str(out)])
         self.assertFalse((out / "REPORT.md").exists())
         self.assertEqual(leftovers(self.root), [])
 
-    def test_a_stale_chart_of_an_older_version_is_removed(self):
+    def test_a_chart_this_run_did_not_draw_is_removed_and_other_files_kept(self):
         results = make_results_dir(self.root, machines=("machine_b",), with_bad_files=False)
         out = self.root / "out"
         (out / "charts").mkdir(parents=True)
-        (out / "charts" / "crosslang.png").write_bytes(b"old")
-        (out / "charts" / "size_rss.png").write_bytes(b"old")
+        (out / "charts" / "size.png").write_bytes(b"old")
+        (out / "charts" / "someone_elses.png").write_bytes(b"kept")
         process = run_compare("--results", results, "--out", out)
         self.assertEqual(process.returncode, 0, process.stderr)
-        self.assertEqual(sorted(p.name for p in (out / "charts").iterdir()), ["memory.png", "phases.png",
-                                                                              "train_time.png"])
+        self.assertEqual(sorted(p.name for p in (out / "charts").iterdir()), ["answer.png", "phases.png",
+                                                                              "someone_elses.png"])
 
 
 class MatplotlibFallbackTest(unittest.TestCase):
@@ -115,7 +115,7 @@ class MatplotlibFallbackTest(unittest.TestCase):
         self.assertEqual(process.stderr.splitlines(),
                          [f"compare.py: {sys.executable} has no matplotlib; running under {sys.executable}"])
         self.assertTrue((out / "REPORT.md").exists())
-        self.assertTrue((out / "charts" / "train_time.png").exists())
+        self.assertTrue((out / "charts" / "answer.png").exists())
 
     def test_neither_python_has_matplotlib(self):
         fallback = self.root / "python-without-matplotlib"
