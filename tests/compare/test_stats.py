@@ -1,5 +1,7 @@
-"""scripts/mga_report/stats.py: medians, bootstrap intervals, log-log slopes."""
+"""scripts/mga_report/stats.py: medians, bootstrap intervals, log-log slopes, the Mann-Whitney U test."""
 
+import itertools
+import math
 import statistics
 import unittest
 
@@ -121,6 +123,71 @@ class FitTest(unittest.TestCase):
 
     def test_no_spread_in_rates_gives_no_fit(self):
         self.assertIsNone(stats.fit("flat", self.samples([1e6, 1e6, 1e6]), self.samples([1.0, 2.0, 3.0])))
+
+
+def brute_force_p(a, b) -> float:
+    """Two-sided exact p by listing every split of the pooled values into two groups."""
+    pooled = [*a, *b]
+
+    def u(first):
+        chosen = set(first)
+        left = [pooled[i] for i in chosen]
+        right = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        return sum(x > y for x in left for y in right)
+
+    observed = u(range(len(a)))
+    low = min(observed, len(a) * len(b) - observed)
+    splits = [u(c) for c in itertools.combinations(range(len(pooled)), len(a))]
+    return min(1.0, 2 * sum(1 for s in splits if s <= low) / len(splits))
+
+
+class MannWhitneyTest(unittest.TestCase):
+    def test_known_exact_values(self):
+        # 5 against 5, every value of one above the other: 2 / C(10, 5), the smallest p of 5 against 5.
+        found = stats.mann_whitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
+        self.assertEqual((found.u, found.method), (0.0, "exact"))
+        self.assertAlmostEqual(found.p, 2 / 252)
+        self.assertAlmostEqual(stats.smallest_p(5, 5), 0.0079365, places=6)
+        # R's ?wilcox.test example: W = 35, one-sided exact p 0.1272, so two-sided 0.2544.
+        x = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
+        found = stats.mann_whitney(x, [1.15, 0.88, 0.90, 0.74, 1.21])
+        self.assertEqual(found.u, 35.0)
+        self.assertAlmostEqual(found.p, 0.2544, places=4)
+        # SciPy's mannwhitneyu documentation (males against females): U = 17, exact p = 1/9.
+        found = stats.mann_whitney([19, 22, 16, 29, 24], [20, 11, 17, 12])
+        self.assertEqual(found.u, 17.0)
+        self.assertAlmostEqual(found.p, 1 / 9)
+
+    def test_the_normal_approximation_matches_known_values(self):
+        # SciPy's method="asymptotic" on the same samples (continuity correction, no ties).
+        self.assertAlmostEqual(stats.normal_p(17.0, 5, 4, []), 0.11134688653314041, places=12)
+        # With ties, by hand: U = 0.5 + 0.5 = 1; the value 2 three times, so the variance is
+        # 3*3/12 * (7 - (27 - 3) / (6*5)) = 4.65, z = (|1 - 4.5| - 0.5) / sqrt(4.65) = 1.39122.
+        found = stats.mann_whitney([1, 2, 2], [2, 3, 4])
+        self.assertEqual((found.u, found.method), (1.0, "normal"))
+        self.assertAlmostEqual(found.p, math.erfc(3 / math.sqrt(4.65) / math.sqrt(2)))
+        self.assertAlmostEqual(found.p, 0.164160, places=5)
+        self.assertEqual(stats.mann_whitney([3.0, 3.0], [3.0, 3.0]).p, 1.0)
+
+    def test_the_exact_distribution_is_the_enumerated_one(self):
+        cases = [([1.0], [2.0]), ([1.0, 5.0, 9.0], [2.0, 3.0]), ([4.1, 2.2, 8.3, 6.4], [1.5, 7.6, 3.7, 9.8, 5.9]),
+                 ([0.5, 1.5, 2.5, 3.5, 4.5, 10.0], [5.5, 6.5, 7.5, 8.5, 9.5, 0.1, 11.0])]
+        for a, b in cases:
+            with self.subTest(a=a, b=b):
+                self.assertAlmostEqual(stats.mann_whitney(a, b).p, brute_force_p(a, b))
+                self.assertAlmostEqual(stats.mann_whitney(b, a).p, stats.mann_whitney(a, b).p)
+        self.assertEqual(sum(stats.u_counts(7, 6)), math.comb(13, 7))
+
+    def test_large_samples_use_the_normal_approximation_which_agrees_with_the_exact_one(self):
+        a = [i + 0.25 for i in range(40)]
+        b = [i + 5.5 for i in range(40)]  # p near 0.05
+        exact = stats.mann_whitney(a, b)
+        self.assertEqual(exact.method, "exact")
+        approx = stats.normal_p(exact.u, 40, 40, [])
+        self.assertAlmostEqual(approx, exact.p, delta=0.02 * exact.p)
+        self.assertEqual(stats.mann_whitney([*a, *a], [*b, *b]).method, "normal")
+        with self.assertRaises(ValueError):
+            stats.mann_whitney([], [1.0])
 
 
 if __name__ == "__main__":
