@@ -11,14 +11,13 @@ from pathlib import Path
 from . import stats
 from .exactness import output_config
 from .files import BadFile, as_dict, as_float, as_list, positive, read_capped, read_json, text, warn
-from .model import (DEFAULT_MALLOC, DEFAULT_SHAPE, DEFAULT_TOPO, ENGINE_ORDER, GRAPH_ENGINE, PHASES, SHAPE_KEYS,
-                    CacheRun, CacheSeries, ChainRun, Counts, Crosslang, Machine, PeerProgram, RatePoint, Repetition,
-                    Results, RuntimeRun, Summary, TapePeers, TrainRun)
+from .model import (DEFAULT_MALLOC, DEFAULT_SHAPE, DEFAULT_TOPO, ENGINE_ORDER, GRAPH_ENGINE, PHASES, RELEASES,
+                    SHAPE_KEYS, CacheRun, CacheSeries, ChainRun, Counts, Crosslang, Machine, PeerProgram, RatePoint,
+                    Repetition, Results, RuntimeRun, Summary, TapePeers, TrainRun)
 
 SCHEMAS = {"bench_train": 1, "crosslang": 2, "cachesim": 1, "bench_tape_peers.sh": 1}  # what each tool writes
 SIZE_AXIS_DIR = "sweep"  # training files below a folder of this name form the size axis
 RATE_COUNTER = "allocs/s"
-RELEASES = ("inline", "background")
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -66,8 +65,10 @@ def parse_repetition(data, steps) -> Repetition | None:
     seconds, steps = positive(data, "train_seconds"), as_dict(data).get("steps", steps)
     if seconds is None or not as_float(steps) or steps <= 0:
         return None
-    output = data.get("output_fnv1a64")
-    return Repetition(seconds, int(steps), parse_phases(data), output if isinstance(output, str) else None)
+    output, noise, flags = data.get("output_fnv1a64"), data.get("noise"), None
+    if isinstance(noise, dict):  # files before issue 23 have none: not recorded, not noise-free
+        flags = tuple(f for f in as_list(noise.get("flags")) if isinstance(f, str) and f)
+    return Repetition(seconds, int(steps), parse_phases(data), output if isinstance(output, str) else None, flags)
 
 
 def parse_train_run(run, config: dict, source: str, date: str) -> TrainRun:
@@ -100,7 +101,17 @@ def parse_train_run(run, config: dict, source: str, date: str) -> TrainRun:
         nodes_per_step=positive(detail, "nodes_per_step"), source=source, date=date, traits=traits,
         topo=config_topo(config), shape=config_shape(config), engine=config.get("engine", GRAPH_ENGINE),
         malloc=malloc, output_config=output_config(config, int(steps)), threads=threads, release=release,
-        oversubscribed=run.get("oversubscribed") is True)
+        oversubscribed=run.get("oversubscribed") is True, malloc_library=text(run, "malloc_library"),
+        malloc_sha256=None if run.get("malloc_sha256", "") is None else text(run, "malloc_sha256"),
+        malloc_source=text(run, "malloc_source"),
+        repeat_outcome=repeat_outcome(config))
+
+
+def repeat_outcome(config: dict) -> str:
+    """With --repeat auto, bench_train's sentence on how the rounds ended."""
+    if config.get("repeat_mode") != "auto":
+        return ""
+    return text(config, "repeat_outcome_text") or f"--repeat auto ended: {text(config, 'repeat_outcome') or '?'}"
 
 
 def put_run(table: dict, run: TrainRun, machine: Machine, where: str) -> None:

@@ -13,6 +13,7 @@ DEFAULT_TOPO = "dfs"  # bench_train --topo: microgpt.py's order
 TOPO_ORDER = ("dfs", "creation", "hashset")
 GRAPH_ENGINE, FAST_TAPE, EXACT_TAPE = "graph", "tape", "tape-exact"  # bench_train --engine
 ENGINE_ORDER = (GRAPH_ENGINE, FAST_TAPE, EXACT_TAPE)
+RELEASES = ("inline", "background")  # bench_train --release: who frees a step's nodes
 DEFAULT_MALLOC = "glibc"  # bench_train --malloc; the headline series hold glibc runs only
 NOISY_CV = 0.05  # cells whose coefficient of variation is above this are flagged
 
@@ -23,6 +24,7 @@ class Repetition:
     steps: int
     phases: dict | None  # seconds per phase
     output_hash: str | None  # FNV-1a 64 of what the run printed
+    flags: tuple | None = None  # bench_train's noise flags, one sentence each; None: not recorded
 
 
 @dataclass
@@ -53,6 +55,30 @@ class TrainRun:
     threads: int = 1  # the thread axis (bench_train --threads, --release)
     release: str = "inline"
     oversubscribed: bool = False
+    malloc_library: str = ""  # the file malloc resolved into
+    malloc_sha256: str | None = ""  # of that file; None: recorded as null (not preloaded); "": not recorded
+    malloc_source: str = ""  # "builtin" or "user" (--malloc NAME=PATH, --malloc-file); "" when not recorded
+    repeat_outcome: str = ""  # with --repeat auto, the sentence saying how the rounds ended
+
+    @property
+    def cell(self) -> str:
+        """What tells the run from the policy's other runs: 'glibc, topo dfs', and where they are not the
+        default, threads and release, and the shape."""
+        parts = [self.malloc, f"engine {self.engine}" if self.engine != GRAPH_ENGINE else f"topo {self.topo}"]
+        if self.threads > 1 or self.release != "inline":
+            parts.append(f"{self.threads} thread{'s' * (self.threads > 1)}, release {self.release}")
+        if self.shape != DEFAULT_SHAPE:
+            parts.append(" ".join(f"{k} {v}" for k, v in zip(SHAPE_KEYS, self.shape)))
+        return ", ".join(parts)
+
+    @property
+    def flagged(self) -> list:
+        """(round, flags) of every repetition that carries noise flags, rounds counted from 1."""
+        return [(index, r.flags) for index, r in enumerate(self.reps, start=1) if r.flags]
+
+    @property
+    def noise_recorded(self) -> bool:
+        return any(r.flags is not None for r in self.reps)
 
     @property
     def ms_per_step(self) -> float:
