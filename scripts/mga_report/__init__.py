@@ -3,8 +3,9 @@
 Modules, in the order data flows through them (each imports only those above it):
   files       reading input defensively, writing outputs all or nothing
   model       the data: runs, benchmark points, runtimes, cache counts, machines, roles from traits
-  stats       medians, bootstrap intervals, log-log slopes
+  stats       medians, bootstrap intervals, log-log slopes, the Mann-Whitney U test
   fmt         numbers, intervals, Markdown tables
+  quality     noise flags, the machine's state, the process allocators' libraries
   exactness   output hashes against each other and the reference programs' bytes
   loading     a results/ directory: every file kind, per machine
   figures     one machine's figures with their intervals, computed once

@@ -9,6 +9,7 @@ import math
 
 from . import figures as f
 from .files import UsageError
+from .fmt import FLAGGED_MARK, marks
 from .model import DEFAULT_MALLOC, NOISY_CV, PHASES, topo_order
 from .tables import size_points
 
@@ -54,10 +55,11 @@ def cut_at(values) -> float | None:
     return 1.3 * ordered[1] if len(ordered) > 2 and ordered[0] > OUTLIER * ordered[1] else None
 
 
-def bar_panel(axes, roles, policies, parts: dict, intervals: dict, noisy: set, unit: str, limit=None) -> None:
+def bar_panel(axes, roles, policies, parts: dict, intervals: dict, marks: dict, unit: str, limit=None) -> None:
     """Horizontal bars, policies top to bottom; parts: name -> {policy: value} stacked left to right
-    (one part: colored by role); intervals: policy -> (low, high) of the whole bar. A bar longer than
-    `limit` is drawn shrunk to it, its parts in proportion, and says so."""
+    (one part: colored by role); intervals: policy -> (low, high) of the whole bar; marks: policy -> what
+    follows its value (fmt.marks). A bar longer than `limit` is drawn shrunk to it, its parts in
+    proportion, and says so."""
     ys = list(range(len(policies)))
     totals = {p: sum(values[p] for values in parts.values()) for p in policies}
     limit = limit or 1.15 * max(max(totals.values()), max((h for _, h in intervals.values()), default=0))
@@ -69,7 +71,7 @@ def bar_panel(axes, roles, policies, parts: dict, intervals: dict, noisy: set, u
                   label=name if len(parts) > 1 else None)
         left = {p: left[p] + values[p] * shrink[p] for p in policies}
     for y, p in zip(ys, policies):
-        mark = " †" if p in noisy else ""
+        mark = marks.get(p, "")
         if shrink[p] < 1:
             axes.text(limit * 0.95, y, f"{totals[p]:.3g} {unit}{mark}: bar not to scale", ha="right", va="center",
                       fontsize=8, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
@@ -106,13 +108,16 @@ def time_panels(plt, fig, stacked: bool):
                  for p in policies}
         intervals = {p: (scale[p] * iv.low, scale[p] * iv.high) for p, iv in found.items() if iv.available}
         limit = cut_at([sum(v[p] for v in parts.values()) for p in policies])
-        bar_panel(axes, roles, policies, parts, intervals, {p for p in policies if runs[p].noisy},
+        bar_panel(axes, roles, policies, parts, intervals, {p: marks(runs[p]) for p in policies},
                   "ms" if stacked else "s", limit)
         steps = runs[policies[0]].steps
         axes.set_xlabel("ms per step (median repetition)" if stacked else f"seconds for {steps} steps (median)")
         axes.set_title(f"--topo {topo}")
+    flagged = any(r.flagged for t in topos for r in machine.series[t].values())
     footnote(figure, f"{machine.name}: error bars are 95% intervals of the median; † cv > {100 * NOISY_CV:.0f}%, "
-                     "re-run before trusting it", axes_row[0][0].get_legend_handles_labels() if stacked else ())
+                     "re-run before trusting it" + (f"; {FLAGGED_MARK}k/N: k of N repetitions carry noise flags"
+                                                    if flagged else ""),
+             axes_row[0][0].get_legend_handles_labels() if stacked else ())
     return figure
 
 
@@ -212,7 +217,7 @@ def malloc_matrix(plt, fig):
                     continue
                 err = [[speed.point - speed.low], [speed.high - speed.point]] if speed.available else None
                 axes.errorbar(speed.point, y + offset, xerr=err, fmt="o", markersize=3.5, capsize=1.5, lw=0.8,
-                              color=PALETTE[index % len(PALETTE)], label=malloc)
+                              color=PALETTE[index % len(PALETTE)], label=malloc + view.user(malloc))
         axes.set_xscale("log")
         axes.axvline(1, color="black", lw=0.8)
         log_ticks(axes)
@@ -259,7 +264,7 @@ def size_chart(plt, fig, order):
     for axes, (nodes, (shape, topo), runs) in zip(axes_row[0], ends):
         shown = [p for p in policies if p in runs]
         values = {p: runs[p].ns_per_node for p in shown}
-        bar_panel(axes, roles, shown, {"ns": values}, {}, {p for p in shown if runs[p].noisy}, "ns",
+        bar_panel(axes, roles, shown, {"ns": values}, {}, {p: marks(runs[p]) for p in shown}, "ns",
                   cut_at(values.values()))
         axes.set_title(f"n_embd {shape[0]}, n_layer {shape[2]}: {nodes:,.0f} nodes/step", fontsize=9)
         axes.set_xlabel("ns per node (median)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .files import BadFile, read_capped, warn
 from .fmt import table
-from .model import DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS
+from .model import DEFAULT_MALLOC, DEFAULT_SHAPE, GRAPH_ENGINE, SHAPE_KEYS
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 EMPTY_HASH = str(FNV_OFFSET)  # the hash of no bytes at all
@@ -121,7 +121,7 @@ def what_ran(runs: list) -> str:
     parts = {}
     for machine, run in runs:
         kind = f"engine {run.engine}" if run.engine != GRAPH_ENGINE else f"topo {run.topo}"
-        kind += (f" · malloc {run.malloc}" if run.malloc != "glibc" else "") + (
+        kind += (f" · malloc {run.malloc}" if run.malloc != DEFAULT_MALLOC else "") + (
             " · threads" if run.threads > 1 or run.release != "inline" else "")
         parts.setdefault(machine, {}).setdefault(kind, set()).add(run.name)
     return "; ".join((f"{machine}: " if len(parts) > 1 else "") + ", ".join(

@@ -176,6 +176,10 @@ class MatrixView:
     def cell(self, malloc: str, policy: str | None) -> TrainRun | None:
         return self.cells.get((malloc, policy))
 
+    def user(self, malloc: str) -> str:
+        """' (user)' for an allocator the user named (--malloc NAME=PATH, --malloc-file), else ''."""
+        return " (user)" * any(r.malloc_source == "user" for (m, _), r in self.cells.items() if m == malloc)
+
 
 def matrix_view(machine: Machine, topo: str, roles: Roles, order) -> MatrixView:
     by_malloc = machine.matrix[topo]

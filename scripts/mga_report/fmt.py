@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .model import NOISY_CV
 from .stats import ITSELF, Interval
 
 NOISY_MARK = "†"
 NOISY_LEGEND = (f"{NOISY_MARK} cv above {100 * NOISY_CV:.0f}%: the repetitions spread widely; re-run on a quiet "
                 "machine before trusting the cell.")
+FLAGGED_MARK = "⚠"  # followed by k/N: k of the cell's N repetitions carry bench_train's noise flags
+FLAGS_QUOTED = 3  # distinct flag sentences a footnote quotes; the report's Measurement quality lists all
 DASH = "–"
 
 
@@ -41,6 +45,37 @@ def size_bytes(count: float | None) -> str:
 
 def noisy(flag: bool) -> str:
     return f" {NOISY_MARK}" if flag else ""
+
+
+def marks(run) -> str:
+    """A training run's marks: ' †' (cv above the threshold), ' ⚠k/N' (repetitions with noise flags)."""
+    if run is None:
+        return ""
+    flagged = len(run.flagged)
+    return noisy(run.noisy) + (f" {FLAGGED_MARK}{flagged}/{len(run.reps)}" if flagged else "")
+
+
+def footnotes(runs) -> list:
+    """One sentence per mark the runs carry, and the outcome of each `--repeat auto` file among them."""
+    runs = [r for r in runs if r is not None]
+    found = [NOISY_LEGEND] if any(getattr(r, "noisy", False) for r in runs) else []
+    flags = list(dict.fromkeys(f for r in runs for _, found_flags in getattr(r, "flagged", ()) for f in found_flags))
+    if flags:
+        quoted = "; ".join(f"“{f}”" for f in flags[:FLAGS_QUOTED])
+        more = f"; {len(flags) - FLAGS_QUOTED} more" if len(flags) > FLAGS_QUOTED else ""
+        found.append(f"{FLAGGED_MARK}k/N: k of the cell's N repetitions carry bench_train's noise flags ({quoted}"
+                     f"{more}); they stay in the statistics and are listed under *Measurement quality*.")
+    outcomes = dict.fromkeys((Path(r.source).name, r.repeat_outcome) for r in runs if getattr(r, "repeat_outcome", ""))
+    return found + [f"`--repeat auto` ({name}): {outcome.rstrip('.')}." for name, outcome in outcomes]
+
+
+def with_files(values: dict) -> str:
+    """value -> names of the files that recorded it: the value alone when it is the only one, else each
+    value with its files."""
+    if len(values) == 1:
+        return next(iter(values))
+    return "; ".join(f"{v} ({', '.join(files) if len(files) < 5 else f'{len(files)} files'})"
+                     for v, files in values.items())
 
 
 def cv_cell(cv: float | None) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import across, answer, exactness, stats, tables
-from .fmt import NOISY_MARK
+from . import across, answer, exactness, quality, stats, tables
+from .fmt import FLAGGED_MARK, NOISY_MARK
 from .model import NOISY_CV
 
 # (title, chart, what the tables show, which machines have the data, the table builder, how to get the data)
@@ -65,7 +65,8 @@ def statistics_note() -> str:
     return (f"Every ratio, share and slope comes with a {100 * stats.LEVEL:.0f}% percentile-bootstrap interval "
             f"({stats.RESAMPLES} resamples, seeded, so the same results give the same report); an interval that "
             f"contains 1 is no measurable difference. {NOISY_MARK} marks a cell whose repetitions' coefficient of "
-            f"variation is above {100 * NOISY_CV:.0f}%. With 3–5 repetitions the intervals are coarse.")
+            f"variation is above {100 * NOISY_CV:.0f}%, {FLAGGED_MARK}k/N one where k of its N repetitions carry "
+            "bench_train's noise flags (see Measurement quality). With 3–5 repetitions the intervals are coarse.")
 
 
 def render(results, figs: dict, checked, charts: set) -> str:
@@ -91,6 +92,9 @@ def render(results, figs: dict, checked, charts: set) -> str:
             lines += ([f"### {machine.name}", ""] if several else [])
             lines += build(machine, figs[machine.name], results.order)
     lines += ["## Exactness", ""] + exactness.section(checked, machines)
+    lines += ["## Measurement quality", "", quality.INTRO, ""]
+    for machine in (m for m in machines if m.all_runs):
+        lines += ([f"### {machine.name}", ""] if several else []) + quality.section(machine)
     found = across.section(machines, figs, results.order)
     lines += ["## Across machines", ""] + found if found else []
     lines += ["## How the figures are computed", "", statistics_note(), ""]

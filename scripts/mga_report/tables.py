@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import figures as f
-from .fmt import (DASH, NOISY_LEGEND, code, cv_cell, mib, noisy, percent, rate, ratio_ci, seconds,
-                  share_ci, size_bytes, table, value_ci)
-from .model import DEFAULT_MALLOC, DEFAULT_TOPO, ENGINE_ORDER, PHASES, SHAPE_KEYS, topo_order
+from . import quality
+from .fmt import (DASH, code, cv_cell, footnotes, marks, mib, noisy, percent, rate, ratio_ci, seconds, share_ci,
+                  size_bytes, table, value_ci, with_files)
+from .model import DEFAULT_MALLOC, DEFAULT_TOPO, ENGINE_ORDER, PHASES, RELEASES, SHAPE_KEYS, topo_order
 
 
 def image(charts: set, name: str, alt: str) -> list:
@@ -15,11 +16,11 @@ def image(charts: set, name: str, alt: str) -> list:
 
 
 def legend(runs) -> list:
-    return [NOISY_LEGEND, ""] if any(getattr(r, "noisy", False) for r in runs) else []
+    return [line for sentence in footnotes(runs) for line in (sentence, "")]
 
 
 def time_cell(run) -> str:
-    return DASH if run is None else f"{run.median_s:.3f}{noisy(run.noisy)}"
+    return DASH if run is None else f"{run.median_s:.3f}{marks(run)}"
 
 
 def training(machine, fig, order) -> list:
@@ -55,13 +56,14 @@ def shares(machine, fig, order) -> list:
         rows = []
         for policy in order(found):
             run = runs[policy]
-            total = f"{1000 * sum(run.phases.values()) / run.steps:.3f}{noisy(run.noisy)}"
+            total = f"{1000 * sum(run.phases.values()) / run.steps:.3f}{marks(run)}"
             rows.append([code(policy)] + [f"{1000 * run.phases[p] / run.steps:.3f}" for p in PHASES] +
                         [total, share_ci(found[policy]),
                          ratio_ci(f.amdahl(found[policy])) if policy != fig.roles.reference else DASH] +
                         ([callgrind_share(machine, policy)] if callgrind else []))
         lines += [f"`--topo {topo}`, ms per step (median repetition):", ""]
         lines += table(header + (["callgrind: allocator's share of instructions"] if callgrind else []), rows)
+        lines += legend(runs[p] for p in found)
     return lines
 
 
@@ -96,11 +98,12 @@ def matrix(machine, fig, order) -> list:
     lines = []
     for topo, view in fig.matrix.items():
         rows = [[code(p), fig.roles.describe(p)] +
-                [ratio_ci(view.speed.get((m, p))) + noisy(bool(view.cell(m, p) and view.cell(m, p).noisy))
+                [ratio_ci(view.speed.get((m, p))) + marks(view.cell(m, p))
                  for m in view.mallocs] for p in view.policies]
         lines += [f"`--topo {topo}`: speed against `{fig.roles.baseline}` under {DEFAULT_MALLOC} "
                   f"({', '.join(sorted({Path(r.source).name for r in view.cells.values()}))}):", ""]
-        lines += table(["policy", "role", *map(code, view.mallocs)], rows) + legend(view.cells.values())
+        lines += table(["policy", "role", *(code(m) + view.user(m) for m in view.mallocs)], rows)
+        lines += legend(view.cells.values())
     return lines
 
 
@@ -121,7 +124,7 @@ def nodes(machine, fig, order) -> list:
     if not machine.engines:
         return ["No `--engine tape` or `tape-exact` run.", ""]
     base = machine.series.get(DEFAULT_TOPO, {}).get(reference)
-    rows = [[label, seconds(run.median_s) + noisy(run.noisy), f"{run.ms_per_step:.3f}",
+    rows = [[label, seconds(run.median_s) + marks(run), f"{run.ms_per_step:.3f}",
              DASH if run.nodes_per_step is None else f"{run.nodes_per_step:,.0f}",
              ratio_ci(f.speed_ratio(f"{machine.name}|mode|{label}", run, base)), fig.exactness.status(run)]
             for label, run in modes]
@@ -195,10 +198,11 @@ def size(machine, fig, order) -> list:
                 [DASH if p not in runs else cell(runs[p]) for p in policies] for nodes, (shape, topo), runs in points]
 
     header = ["shape", "nodes/step", "steps", *map(code, policies)]
-    return (table(header, rows(lambda run: f"{run.ns_per_node:.1f}{noisy(run.noisy)}")) +
+    return (table(header, rows(lambda run: f"{run.ns_per_node:.1f}{marks(run)}")) +
             ["Nanoseconds per graph node (median time / steps / nodes per step); one repetition per cell, so no "
              "intervals. Peak RSS (MiB):", ""] +
-            table(header, rows(lambda run: mib(run.peak_rss_kib).replace(" MiB", ""))))
+            table(header, rows(lambda run: mib(run.peak_rss_kib).replace(" MiB", ""))) +
+            legend(r for _, _, runs in points for r in runs.values()))
 
 
 def threads(machine, fig, order) -> list:
@@ -206,15 +210,17 @@ def threads(machine, fig, order) -> list:
     counts = sorted({n for (_, _, n) in found})
     cells = f.thread_cells(machine)
     lines = []
-    for malloc in sorted({m for m, _, _ in found}, key=lambda m: (m != DEFAULT_MALLOC, m)):
+    for malloc in sorted(dict.fromkeys(m for m, _, _ in found), key=lambda m: m != DEFAULT_MALLOC):
         over = {(rel, n) for (m, _, rel, n), r in cells.items() if m == malloc and r.oversubscribed}
         header = ["policy"] + [f"scaling, {n}{' ‡' * (('inline', n) in over)}" for n in counts if n > 1]
         header += [f"background gain, {n}{' ‡' * (('background', n) in over)}" for n in counts]
         rows = []
         for policy in order({p for m, p, _ in found if m == malloc}):
             scaling = [found.get((malloc, policy, n), (None, None)) for n in counts]
-            rows.append([code(policy)] + [ratio_ci(s) for (s, _), n in zip(scaling, counts) if n > 1] +
-                        [ratio_ci(g) for _, g in scaling])
+            run = {(release, n): cells.get((malloc, policy, release, n)) for release in RELEASES for n in counts}
+            rows.append([code(policy)] + [ratio_ci(s) + marks(run["inline", n])
+                                          for (s, _), n in zip(scaling, counts) if n > 1] +
+                        [ratio_ci(g) + marks(run["background", n]) for (_, g), n in zip(scaling, counts)])
         lines += [f"Process allocator {malloc}:", ""] + table(header, rows)
     refused = order({r.name for r in machine.thread_runs if not r.traits.get("cross_thread_release")})
     return lines + [
@@ -266,20 +272,14 @@ def context(machine, fig, order) -> list:
     for prefix, entries in (("", machine.contexts), ("config ", machine.configs)):
         for source, mapping in entries:
             for key, value in mapping.items():
-                if not isinstance(value, (dict, list)) and value not in (None, ""):
+                if not isinstance(value, (dict, list)) and value not in (None, "") and not (
+                        prefix == "" and quality.shown_apart(key)):
                     fields.setdefault(prefix + key.replace("_", " "), {}).setdefault(str(value), []).append(
                         Path(source).name)
-    rows = []
-    for label, values in fields.items():
-        if len(values) == 1:
-            rows.append([label, next(iter(values))])
-        elif label.endswith("date"):
-            rows.append([label, f"{min(values)} – {max(values)} ({sum(map(len, values.values()))} files)"])
-        else:
-            rows.append([label, "; ".join(f"{v} ({', '.join(files) if len(files) < 5 else f'{len(files)} files'})"
-                                          for v, files in values.items())])
+    rows = [[label, f"{min(values)} – {max(values)} ({sum(map(len, values.values()))} files)"
+             if label.endswith("date") and len(values) > 1 else with_files(values)] for label, values in fields.items()]
     traits = list(dict.fromkeys(t for found in fig.roles.traits.values() for t in found))
-    lines = table(["field", "value"], rows)
+    lines = table(["field", "value"], rows) + quality.libraries(machine)
     lines += ["Traits each policy's runs recorded (✓ true):", ""]
     lines += table(["policy", *traits], [[code(p)] + ["✓" if found.get(t) else "" for t in traits]
                                          for p, found in fig.roles.traits.items()])
