@@ -64,7 +64,7 @@ def footnotes(runs) -> list:
         quoted = "; ".join(f"“{f}”" for f in flags[:FLAGS_QUOTED])
         more = f"; {len(flags) - FLAGS_QUOTED} more" if len(flags) > FLAGS_QUOTED else ""
         found.append(f"{FLAGGED_MARK}k/N: k of the cell's N repetitions carry bench_train's noise flags ({quoted}"
-                     f"{more}); they stay in the statistics and are listed under *Measurement quality*.")
+                     f"{more}); they stay in the statistics, and the report's *Measurement quality* lists them.")
     outcomes = dict.fromkeys((Path(r.source).name, r.repeat_outcome) for r in runs if getattr(r, "repeat_outcome", ""))
     return found + [f"`--repeat auto` ({name}): {outcome.rstrip('.')}." for name, outcome in outcomes]
 

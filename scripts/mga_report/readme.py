@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import answer
 from .files import BadFile, UsageError, read_capped
-from .fmt import NOISY_LEGEND, code, ratio_ci, share_ci, table
+from .fmt import code, footnotes, marks, ratio_ci, share_ci, table
 from .model import topo_order
 
 # Markers are matched loosely (case, spaces, the space before '-->'), so that a marker written a little
@@ -61,7 +61,7 @@ def table_block(fig) -> list:
         row = [code(policy)]
         for index, topo in enumerate(topos):
             run = machine.series[topo].get(policy)
-            row += ["–" if run is None else f"{run.median_s:.3f}" + (" †" if run.noisy else ""),
+            row += ["–" if run is None else f"{run.median_s:.3f}{marks(run)}",
                     ratio_ci(fig.speed.get(topo, {}).get(policy))]
             if index == 0:
                 share = fig.shares.get(topo, {}).get(policy)
@@ -73,7 +73,7 @@ def table_block(fig) -> list:
             f"{', '.join(sorted({str(r.repetitions) for r in runs}))} runs each in a fresh process; *vs `{base}`* is "
             "the speed per step against it and the share the part of a step spent allocating and releasing, each "
             "with its 95% bootstrap interval (an interval containing 1 is no measurable difference).")
-    return table(header, rows) + [note + (" " + NOISY_LEGEND if any(r.noisy for r in runs) else "")]
+    return table(header, rows) + [" ".join([note, *footnotes(runs)])]
 
 
 def render_block(block: str, machine: str | None, results, figs: dict, where: str) -> list:

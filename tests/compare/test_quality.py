@@ -10,7 +10,7 @@ from pathlib import Path
 
 from helpers import (FIXTURES, SCRIPTS, code, fixture_cells, fixture_mallocs, fixture_roles, load, load_quietly,
                      make_results_dir, ms_per_step, report_row, run_report, section_text)
-from mga_report import answer, charts
+from mga_report import answer, charts, readme
 
 DFS = FIXTURES / "machine_n" / "bench_train_dfs.json"
 MATRIX = FIXTURES / "machine_n" / "bench_train_malloc_dfs.json"
@@ -59,6 +59,14 @@ class IssueFieldsReportTest(unittest.TestCase):
             self.assertEqual(len(fig.machine.series["dfs"][policy].reps), len(data[policy]["repetitions"]))
         for sentence in {s for found in marks.values() for _, flags in found for s in flags}:
             self.assertIn(f"“{sentence}”", section)
+
+    def test_the_readme_table_marks_them_too(self):
+        block = "\n".join(readme.table_block(self.figures["machine_n"]))
+        for (_, policy), found in flagged(DFS).items():
+            runs = {run["allocator"]: run for run in load(DFS)["runs"]}
+            self.assertIn(f"| {code(policy)} | {runs[policy]['train_seconds']['median']:.3f} "
+                          f"⚠{len(found)}/{len(runs[policy]['repetitions'])} |", block)
+        self.assertIn(load(DFS)["config"]["repeat_outcome_text"], block.splitlines()[-1])
 
     def test_measurement_quality_lists_every_flagged_repetition_and_the_machine_state(self):
         section = section_text(self.report, "## Measurement quality")
