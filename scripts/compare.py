@@ -12,7 +12,7 @@ import sys
 
 PROGRAM = "compare.py"
 FALLBACK_PYTHON = os.environ.get("MGA_FALLBACK_PYTHON", "/usr/bin/python3")
-NO_CHARTS = ("-h", "--help", "--check-readme")  # options that draw nothing
+NO_CHARTS = ("-h", "--help", "--check-readme", "--baseline")  # options that draw nothing
 
 
 def has_matplotlib() -> bool:

@@ -9,6 +9,7 @@ Modules, in the order data flows through them (each imports only those above it)
   exactness   output hashes against each other and the reference programs' bytes
   loading     a results/ directory: every file kind, per machine
   figures     one machine's figures with their intervals, computed once
+  baseline    --baseline: a saved result against a new one, cell by cell
   answer      the answer's bullets
   tables      the report's sections, one table per question
   across      the comparison across machines

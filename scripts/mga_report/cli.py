@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import charts, exactness, figures, readme, report
+from . import baseline, charts, exactness, figures, readme, report, stats
 from .files import PROGRAM, UsageError, write_all
 from .loading import load_results
 
@@ -45,16 +45,38 @@ When the python3 running it cannot import matplotlib, compare.py runs itself aga
 /usr/bin/python3 (or $MGA_FALLBACK_PYTHON), saying so on stderr; --help and --check-readme
 need no matplotlib.
 
-Exit status: 0 done (or README up to date); 1 --check-readme found a difference or a missing
-block; 2 bad arguments, nothing usable, no matplotlib, or an output could not be written."""
+--baseline OLD NEW compares two bench_train --json files, or two directories of them file by
+file, and writes nothing. A cell is a policy under one process allocator, engine, --topo, thread
+count, release and shape. For each cell in both it prints the speed (old median time per step /
+new median time per step, above 1 = faster) with its 95% bootstrap interval, and a two-sided
+Mann-Whitney U test of the repetitions' times (exact without ties and up to {stats.EXACT_LIMIT} repetitions
+a side, else the normal approximation with tie correction). The verdict, with
+T = --threshold / 100 (default {baseline.DEFAULT_THRESHOLD:g}%):
+  {baseline.SLOWER:24}  p < {baseline.ALPHA} and speed < 1 / (1 + T): the new median is more than T slower
+  {baseline.FASTER:24}  p < {baseline.ALPHA} and speed > 1 + T: the old median is more than T slower
+  {baseline.SAME:24}  otherwise
+Cells in one side only are listed, not compared; repetitions with noise flags are marked and
+kept. Fewer than {baseline.RECOMMENDED_REPETITIONS} repetitions a side get a warning that the test means little
+(with 5 against 5 the smallest two-sided p is {stats.smallest_p(5, 5):.4f}). --format json: the same as one JSON object.
+
+Exit status: 0 done (or README up to date, or no cell got slower); 1 --check-readme found a
+difference or a missing block, or --baseline found a cell slower beyond the threshold; 2 bad
+arguments or input, nothing usable, no matplotlib, or an output could not be written."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """A bad argument is one line, as every other bad input (argparse would add its usage)."""
+        raise UsageError(f"{message} (see --help)")
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROGRAM, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Merge microgpt-alloc results into REPORT.md, PNG charts and the README's generated\n"
-                    "blocks, which answer: is allocation the bottleneck of microgpt's training?")
-    parser.add_argument("--results", type=Path, default=REPO_DIR / "results", metavar="DIR",
+                    "blocks, which answer: is allocation the bottleneck of microgpt's training? Or, with\n"
+                    "--baseline, compare a saved bench_train result with a new one.")
+    parser.add_argument("--results", type=Path, metavar="DIR",
                         help="directory to read results from (default: the repository's results/)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="directory for REPORT.md and charts/ (default: the --results directory)")
@@ -66,11 +88,32 @@ def parse_arguments(argv):
                              "README.md when --results is the repository's results/, else none)")
     parser.add_argument("--check-readme", action="store_true",
                         help="write nothing; exit 1 with one line naming the first difference or missing block")
+    parser.add_argument("--baseline", nargs=2, type=Path, metavar=("OLD", "NEW"),
+                        help="compare two bench_train --json files (or directories of them) cell by cell; exit 1 "
+                             "when a cell got slower beyond --threshold")
+    parser.add_argument("--threshold", metavar="PCT",
+                        help=f"with --baseline: differences of the medians up to PCT%% are noise (default "
+                             f"{baseline.DEFAULT_THRESHOLD:g})")
+    parser.add_argument("--format", choices=("text", "json"),
+                        help="with --baseline: a table for people (default) or JSON for programs")
     return parser.parse_args(argv)
+
+
+def compare_baseline(args) -> int:
+    others = [o for o, given in (("--results", args.results), ("--out", args.out), ("--readme", args.readme),
+                                 ("--check-readme", args.check_readme)) if given]
+    if others:
+        raise UsageError(f"--baseline compares two result sets and writes nothing; it takes no {', '.join(others)}")
+    return baseline.run(*args.baseline, args.threshold or str(baseline.DEFAULT_THRESHOLD), args.format or "text")
 
 
 def run(argv) -> int:
     args = parse_arguments(argv)
+    if args.baseline:
+        return compare_baseline(args)
+    if args.threshold is not None or args.format is not None:
+        raise UsageError("--threshold and --format go with --baseline OLD NEW")
+    args.results = args.results or REPO_DIR / "results"
     results_dir, out_dir = args.results, args.out or args.results
     if not results_dir.is_dir():
         raise UsageError(f"results directory {results_dir} does not exist")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .fmt import DASH, FLAGGED_MARK, code, table, with_files
+from .fmt import FLAGGED_MARK, code, table, with_files
 from .model import DEFAULT_MALLOC
 
 MACHINE_STATE = (("aslr", "ASLR (randomize_va_space)"), ("cpu_governor", "CPU governor"),
