@@ -79,7 +79,8 @@ def render(results, figs: dict, checked, charts: set) -> str:
              f"{', '.join(m.name for m in machines)}. How the figures are computed, and the machines, are at the end.",
              "", "## The answer", ""]
     for machine in machines:
-        lines += ([f"### {machine.name}", ""] if several else []) + answer.bullets(figs[machine.name]) + [""]
+        lines += [f"### {machine.name}", ""] if several else []
+        lines += answer.bullets(figs[machine.name], details=True) + [""]
     lines += tables.image(charts, "answer.png", "training time per policy")
     for title, chart, intro, has, build, command in SECTIONS:
         lines += [f"## {title}", ""]

@@ -1,6 +1,7 @@
 """scripts/mga_report/figures.py and answer.py: every figure, and every number of the answer,
 computed here again from the fixtures' own JSON (policies found by their traits, never by name)."""
 
+import json
 import math
 import re
 import shutil
@@ -141,9 +142,9 @@ class AnswerTest(unittest.TestCase):
         text = "\n".join(bullets)
         base = fig.roles.baseline
         share = fig.shares["dfs"][base]
-        self.assertIn(f"{100 * share.point:.1f}% (95% CI {100 * share.low:.1f}–{100 * share.high:.1f}%) "
-                      f"of a `{base}` training step with `--topo dfs`", bullets[0])
-        self.assertIn(f"{figures.amdahl(share).point:.2f}×", bullets[0])
+        self.assertTrue(bullets[0].startswith(f"- {100 * share.point:.1f}% (95% CI {100 * share.low:.1f}–"
+                                              f"{100 * share.high:.1f}%) of a `{base}` training step"), bullets[0])
+        self.assertIn(f"at most {figures.amdahl(share).point:.2f}× as fast", bullets[0])
         view = fig.matrix["dfs"]
         best = max(view.mallocs[1:], key=lambda m: view.speed[(m, base)].point)
         self.assertIn(f"`{best}`", bullets[2])
@@ -152,6 +153,19 @@ class AnswerTest(unittest.TestCase):
         for word in ("bottleneck", "explain", "**"):
             self.assertNotIn(word, text)
         self.assertIn("Google Benchmark allocation rates", bullets[4], "machine_m has no chain rates")
+        detailed = answer.bullets(fig, details=True)
+        self.assertIn(f"{figures.amdahl(share).point:.2f}× ({figures.amdahl(share).low:.2f}–", detailed[0])
+        for short, long in zip(bullets, detailed):
+            self.assertTrue(long.startswith(short), "REPORT.md's bullet is the README's and its details")
+
+    def test_each_readme_bullet_is_one_number_with_its_interval_in_two_lines(self):
+        _, found = computed("machine_a", "machine_m")
+        for machine in ("machine_a", "machine_m"):
+            for bullet in answer.bullets(found[machine]):
+                with self.subTest(machine=machine, bullet=bullet[:40]):
+                    self.assertLessEqual(len(bullet), answer.MAX_HEADLINE)
+                    self.assertLessEqual(bullet.count("95% CI"), 1)
+                    self.assertLessEqual(len(re.findall(r"\d\.\d\d× \(", bullet)), 1, "one ratio with an interval")
 
     def test_the_elasticity_bullet_names_the_policies_it_covers(self):
         _, found = computed("machine_a")
@@ -159,25 +173,41 @@ class AnswerTest(unittest.TestCase):
         bullet = answer.elasticity_bullet(fig)
         roles = fixture_roles(FIXTURES / "machine_a" / "bench_train.json")
         tenfold = figures.tenfold(fig.throughput.elasticity)
-        self.assertIn(f"went with {tenfold.point:.2f}× (95% CI {tenfold.low:.2f}–{tenfold.high:.2f}", bullet)
-        self.assertIn(f"other than the reference-counted `{roles['reference_counted'][0]}`", bullet)
-        self.assertIn(f"the {len(fig.throughput.points) - 1} policies", bullet)
+        self.assertIn(f"went with {tenfold.point:.2f}× (95% CI {tenfold.low:.2f}–{tenfold.high:.2f}", bullet[0])
+        self.assertIn(f"and the reference-counted `{roles['reference_counted'][0]}`", bullet[0])
+        self.assertIn(f"the {len(fig.throughput.points) - 1} policies", bullet[0])
+        self.assertIn(f"The log–log slope: {fig.throughput.elasticity.point:.2f}", bullet[1])
 
     def test_a_custom_allocator_beyond_the_bound_gets_its_measured_reason(self):
         _, found = computed("machine_m")
         fig = found["machine_m"]
-        bullet = answer.custom_bullet(fig)
+        bullet, details = answer.custom_bullet(fig)
         hand = max((p for p in fig.roles.having("hand_written")), key=lambda p: fig.speed["dfs"][p].point)
-        self.assertIn(f"`{hand}`, trains {fig.speed['dfs'][hand].point:.2f}×", bullet)
+        self.assertIn(f"`{hand}`, the fastest hand-written allocator, trains {fig.speed['dfs'][hand].point:.2f}×",
+                      bullet)
         bound = figures.amdahl(fig.shares["dfs"][fig.roles.baseline])
-        if fig.speed["dfs"][hand].low > bound.high:
-            self.assertRegex(bullet, r"beyond that .* bound: its \w+ phase, which allocates nothing, runs \d")
-        else:
-            self.assertIn("not measurably beyond the", bullet)
+        self.assertGreater(fig.speed["dfs"][hand].low, bound.high, "the fixture's allocator beats the bound")
+        self.assertRegex(bullet, r"past the bound above: its \w+ phase, which allocates nothing, is faster too\.$")
+        self.assertRegex(details, r"^Its \w+ phase, which allocates nothing, runs \d\.\d\d× \(95% CI")
+
+    def test_where_the_nodes_land_is_said_when_the_scattered_control_loses_the_phase(self):
+        def hand_written_reference(results):  # machine_d has a scattered control; its reference becomes hand-written
+            data = load(results / "machine_d" / "bench_train_dfs.json")
+            for run in data["runs"]:
+                run["traits"]["hand_written"] = run["traits"]["no_alloc_reference"]
+            (results / "machine_d" / "bench_train_dfs.json").write_text(json.dumps(data))
+
+        _, found = computed("machine_d", extra=hand_written_reference)
+        fig = found["machine_d"]
+        bullet, details = answer.custom_bullet(fig)
+        control = fig.roles.having("scattered")[0]
+        self.assertRegex(bullet, r"past the bound above: where its nodes land makes even its \w+ phase, which "
+                                 r"allocates nothing, faster\.$")
+        self.assertRegex(details, rf"with its nodes scattered \(the layout control `{control}`\), 0\.\d\d× \(95% CI")
 
     def test_missing_data_is_said_not_invented(self):
         _, found = computed("machine_b")
-        bullets = answer.bullets(found["machine_b"])
+        bullets = answer.bullets(found["machine_b"], details=True)
         self.assertLessEqual(len(bullets), 5)
         self.assertIn("No hand-written allocator", bullets[1])
         self.assertIn("No policy × process-allocator matrix", bullets[2])

@@ -105,7 +105,10 @@ class IssueFieldsReportTest(unittest.TestCase):
             expected = ms_per_step(cells[("glibc", base)]) / ms_per_step(cells[(malloc, base)])
             self.assertTrue(row[column].startswith(f"{expected:.2f}×"), row)
         best = max(mallocs[1:], key=lambda m: ms_per_step(cells[("glibc", base)]) / ms_per_step(cells[(m, base)]))
-        self.assertIn(code(best), answer.drop_in_bullet(self.figures["machine_n"]))
+        bullet, details = answer.drop_in_bullet(self.figures["machine_n"])
+        self.assertTrue(bullet.startswith(code(best) + " (user)" * (best in users) + ", the best drop-in"), bullet)
+        for malloc in mallocs[1:]:
+            self.assertIn(code(malloc), details if malloc != best else bullet)
         plt = charts.import_pyplot()
         figure = charts.malloc_matrix(plt, self.figures["machine_n"])
         labels = [t.get_text() for legend in figure.legends for t in legend.get_texts()]
