@@ -71,8 +71,8 @@ def table_block(fig) -> list:
     note = (f"`{machine.name}`: seconds for {', '.join(sorted({str(r.steps) for r in runs}))} steps with "
             f"{' and '.join(f'`--topo {t}`' for t in topos)}, median of "
             f"{', '.join(sorted({str(r.repetitions) for r in runs}))} runs each in a fresh process; *vs `{base}`* is "
-            "the speed per step against it and the share the part of a step spent allocating and releasing, each "
-            "with its 95% bootstrap interval (an interval containing 1 is no measurable difference).")
+            "the speed per step against it (above 1 = faster) and the share the part of a step spent allocating and "
+            "releasing, each with its 95% bootstrap interval (an interval containing 1 is no measurable difference).")
     return table(header, rows) + [" ".join([note, *footnotes(runs)])]
 
 
