@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +37,12 @@ def run_report(results, out, *extra):
     process = run_compare("--results", results, "--out", out, *extra)
     report_path = Path(out) / "REPORT.md"
     return process, report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+
+
+def report_of(*machines):
+    """(process, REPORT.md's text) of compare.py on fresh copies of fixture machines, no bad files."""
+    with tempfile.TemporaryDirectory() as temp:
+        return run_report(make_results_dir(Path(temp), machines=machines, with_bad_files=False), Path(temp) / "out")
 
 
 def make_results_dir(root: Path, machines=("machine_a", "machine_b"), with_bad_files=True) -> Path:

@@ -9,7 +9,7 @@ import unittest
 from pathlib import Path
 
 from helpers import (FIXTURES, SCRIPTS, code, fixture_cells, fixture_mallocs, fixture_roles, load, load_quietly,
-                     make_results_dir, ms_per_step, report_row, run_report, section_text)
+                     make_results_dir, ms_per_step, report_of, report_row, run_report, section_text)
 from mga_report import answer, charts, readme
 
 DFS = FIXTURES / "machine_n" / "bench_train_dfs.json"
@@ -128,9 +128,7 @@ class IssueFieldsReportTest(unittest.TestCase):
 
 class NotRecordedTest(unittest.TestCase):
     def test_files_before_issue_23_say_not_recorded(self):
-        with tempfile.TemporaryDirectory() as temp:
-            process, report = run_report(make_results_dir(Path(temp), machines=("machine_m",), with_bad_files=False),
-                                         Path(temp) / "out")
+        process, report = report_of("machine_m")
         self.assertEqual(process.returncode, 0, process.stderr)
         files = len(list((FIXTURES / "machine_m").glob("bench_train*.json")))
         self.assertIn(f"machine's state (ASLR, CPU governor and boost, load average): not recorded (the {files} "
