@@ -55,9 +55,9 @@ def cut_at(values) -> float | None:
     return 1.3 * ordered[1] if len(ordered) > 2 and ordered[0] > OUTLIER * ordered[1] else None
 
 
-def bar_panel(axes, roles, policies, parts: dict, intervals: dict, marks: dict, unit: str, limit=None) -> None:
+def bar_panel(axes, roles, policies, parts: dict, intervals: dict, suffixes: dict, unit: str, limit=None) -> None:
     """Horizontal bars, policies top to bottom; parts: name -> {policy: value} stacked left to right
-    (one part: colored by role); intervals: policy -> (low, high) of the whole bar; marks: policy -> what
+    (one part: colored by role); intervals: policy -> (low, high) of the whole bar; suffixes: policy -> what
     follows its value (fmt.marks). A bar longer than `limit` is drawn shrunk to it, its parts in
     proportion, and says so."""
     ys = list(range(len(policies)))
@@ -71,7 +71,7 @@ def bar_panel(axes, roles, policies, parts: dict, intervals: dict, marks: dict, 
                   label=name if len(parts) > 1 else None)
         left = {p: left[p] + values[p] * shrink[p] for p in policies}
     for y, p in zip(ys, policies):
-        mark = marks.get(p, "")
+        mark = suffixes.get(p, "")
         if shrink[p] < 1:
             axes.text(limit * 0.95, y, f"{totals[p]:.3g} {unit}{mark}: bar not to scale", ha="right", va="center",
                       fontsize=8, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})

@@ -217,10 +217,10 @@ def threads(machine, fig, order) -> list:
         rows = []
         for policy in order({p for m, p, _ in found if m == malloc}):
             scaling = [found.get((malloc, policy, n), (None, None)) for n in counts]
-            run = {(release, n): cells.get((malloc, policy, release, n)) for release in RELEASES for n in counts}
-            rows.append([code(policy)] + [ratio_ci(s) + marks(run["inline", n])
+            run_of = {(release, n): cells.get((malloc, policy, release, n)) for release in RELEASES for n in counts}
+            rows.append([code(policy)] + [ratio_ci(s) + marks(run_of["inline", n])
                                           for (s, _), n in zip(scaling, counts) if n > 1] +
-                        [ratio_ci(g) + marks(run["background", n]) for (_, g), n in zip(scaling, counts)])
+                        [ratio_ci(g) + marks(run_of["background", n]) for (_, g), n in zip(scaling, counts)])
         lines += [f"Process allocator {malloc}:", ""] + table(header, rows)
     refused = order({r.name for r in machine.thread_runs if not r.traits.get("cross_thread_release")})
     return lines + [
