@@ -5,8 +5,8 @@
 #
 #   scripts/machine_name.sh --check NAME
 #
-# is the one check of a --machine NAME (measure.sh, decomposition.sh,
-# bench_tape_peers.sh, crosslang.py, cachesim.py): a plain directory name of
+# is the one check of a --machine NAME (measure.sh, bench_tape_peers.sh,
+# crosslang.py, cachesim.py): a plain directory name of
 # letters, digits, '.', '_' and '-' that does not start with '.' or '-', so
 # never '.', '..', a hidden directory or an option. Exit 0 if NAME is one;
 # else the reason on stdout (one line, for the caller's message) and exit 2.

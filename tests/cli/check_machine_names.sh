@@ -32,7 +32,7 @@ done
 
 repo=$scratch/repo
 mkdir -p "$repo/scripts" "$repo/build"
-for script in measure.sh decomposition.sh bench_tape_peers.sh machine_name.sh; do
+for script in measure.sh bench_tape_peers.sh machine_name.sh; do
   cp "$scripts/$script" "$repo/scripts/"
 done
 for stub in scripts/setup.sh scripts/compare.py build/bench_train; do
@@ -53,7 +53,6 @@ expect_refused() {
 }
 for name in .. .; do
   expect_refused measure.sh "$repo/scripts/measure.sh" --machine "$name" train
-  expect_refused decomposition.sh "$repo/scripts/decomposition.sh" --machine "$name" --skip-cachesim
   expect_refused bench_tape_peers.sh "$repo/scripts/bench_tape_peers.sh" "$scratch/no-peer" --machine "$name"
   # The Python scripts import their siblings: the real ones, stopped before any work.
   expect_refused cachesim.py python3 "$scripts/cachesim.py" --machine "$name" --build "$scratch/no-build"
