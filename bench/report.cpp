@@ -85,7 +85,7 @@ std::optional<Measurement> parse_record(std::string_view line) {
   std::string release;
   std::size_t replicas = 0;
   in >> m.threads >> release >> replicas;
-  const auto mode = parse_release_mode(release);
+  const auto mode = parse_enum<ReleaseMode>(release);
   // No more replicas than threads: a garbled count never allocates much.
   if (!in || !mode || m.threads < 1 || m.threads > kMaxThreads ||
       (replicas != 0 && replicas != std::size_t(m.threads)))
@@ -166,7 +166,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
   auto share = [&](double s) { return total > 0 ? 100 * s / total : 0.0; };
   std::fprintf(out, "\n--- summary ---\n");
   // A run named after an engine (there is no "graph" policy) is a tape's.
-  const bool tape = engine_named(runs.allocator).has_value();
+  const bool tape = parse_enum<Engine>(runs.allocator).has_value();
   std::fprintf(out, "%s %s (%s)\n", tape ? "engine       " : "allocator    ",
                runs.allocator.c_str(), runs.description.c_str());
   if (runs.repetitions.size() > 1) {

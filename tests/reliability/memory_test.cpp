@@ -94,7 +94,7 @@ mga::MemoryEstimate estimate_for(const std::string& path, const Shape& shape,
   const mga::DataShape data_shape{
       double(std::filesystem::file_size(path)), double(data.docs.size()), data.vocab_size(),
       int(std::min<std::size_t>(shape.model.block_size, data.docs.longest() + 1))};
-  if (const auto tape = mga::engine_named(engine); tape && *tape != mga::Engine::graph)
+  if (const auto tape = mga::parse_enum<mga::Engine>(engine); tape && *tape != mga::Engine::graph)
     return mga::estimate_tape_run(shape.model, data_shape, *tape);
   std::vector<std::pair<std::string, mga::NodeCost>> costs;
   mga::for_each_policy([&]<class P>(std::type_identity<P>) {
