@@ -19,7 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 

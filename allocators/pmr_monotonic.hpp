@@ -25,7 +25,7 @@
 #include <new>
 #include <string_view>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 

@@ -18,7 +18,7 @@
 #include "allocators/new_delete.hpp"
 #include "allocators/pmr_monotonic.hpp"
 #include "allocators/pmr_pool.hpp"
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 #include "allocators/pool.hpp"
 #include "allocators/shared_ptr.hpp"
 #include "allocators/tcmalloc.hpp"
@@ -78,7 +78,7 @@ constexpr int count_with(bool PolicyTraits::*member) {
 }  // namespace registry_detail
 
 static_assert(registry_detail::all_satisfy_the_contract(static_cast<AllPolicies*>(nullptr)),
-              "every policy satisfies AllocationPolicy (allocators/policy.hpp)");
+              "every policy satisfies AllocationPolicy (core/policy.hpp)");
 static_assert(registry_detail::cross_thread_release_is_kept(static_cast<AllPolicies*>(nullptr)),
               "cross_thread_release: detach and free_batch, else a single_thread_release_reason");
 static_assert(registry_detail::count_with(&PolicyTraits::baseline) == 1,

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 #include "core/enum_names.hpp"
 #include "core/node.hpp"
 #include "core/python_pow.hpp"
