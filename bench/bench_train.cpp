@@ -35,7 +35,7 @@ using namespace mga;
 
 struct Options {
   Engine engine = Engine::graph;
-  std::string allocator{policy_with(&PolicyTraits::baseline)};
+  std::string allocator{policy_with(Role::baseline)};
   std::string malloc;  // --malloc: "" = the process allocator this process was started with
   RunConfig run;
   std::string seed = "42";  // any integer, as Python's random.seed

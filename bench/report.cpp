@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "allocators/roles.hpp"
 #include "bench/process_malloc.hpp"
 
 namespace mga {
@@ -204,7 +205,7 @@ namespace {
 const PolicyRuns* baseline_cell(const std::vector<PolicyRuns>& all) {
   const PolicyRuns* found = nullptr;
   for (const auto& runs : all) {
-    if (!runs.traits.baseline) continue;
+    if (role_of(runs.allocator).role != Role::baseline) continue;
     if (found == nullptr || (runs.median_run().malloc == kDefaultMalloc &&
                              found->median_run().malloc != kDefaultMalloc))
       found = &runs;
@@ -409,7 +410,7 @@ std::string to_json(const Fields& context, const Fields& config,
     }
     repetitions += "]";
     Fields traits;
-    for_each_trait(all[i].traits, [&](const char* key, bool value) {
+    for_each_reported_trait(all[i].allocator, all[i].traits, [&](const char* key, bool value) {
       traits.push_back({key, value ? "true" : "false"});
     });
     const Measurement& median = all[i].median_run();
