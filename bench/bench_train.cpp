@@ -36,11 +36,11 @@ using namespace mga;
 
 struct Options {
   Engine engine = Engine::graph;
-  std::string allocator{policy_with(&PolicyTraits::baseline)};
+  std::string allocator{policy_with(Role::baseline)};
   std::string malloc;  // --malloc: "" = the process allocator this process was started with
   RunConfig run;
   std::string seed = "42";  // any integer, as Python's random.seed
-  std::string rng = "python";
+  std::string rng{to_string(RngKind::python)};
   std::string topo{to_string(TopoOrder::dfs)};
   std::string data;
   std::string json;
@@ -103,7 +103,7 @@ std::string json_list(const std::vector<std::string>& items) {
 
 Fields config_fields(const Options& o, const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
-  return {{"engine", json_string(engine_name(o.engine))},
+  return {{"engine", json_string(to_string(o.engine))},
           {"steps", std::to_string(o.run.steps)},
           {"seed", o.run.seed.decimal()},  // a JSON integer of any size, as given
           {"rng", json_string(o.rng)},
@@ -167,14 +167,14 @@ Measurement run_in_process(const Options& o, const Dataset& data, bool print_out
     const ReplicaRuns runs =
         run_replicas(o.run, o.threads.at(0), replica_trainer(o, data, release));
     const std::string name =
-        o.engine != Engine::graph ? std::string(engine_name(o.engine)) : o.allocator;
+        o.engine != Engine::graph ? std::string(to_string(o.engine)) : o.allocator;
     result = make_measurement(name, runs, release);
   } else if (o.engine != Engine::graph) {
     // Two statements: `hash` is read only after the run has printed everything
     // (in one call, the argument could be copied before the run fills it).
     const RunResult run = run_tape_microgpt(
         data, o.run, print, o.engine == Engine::tape ? TapeMode::fast : TapeMode::exact);
-    result = make_measurement(engine_name(o.engine), run, hash.value());
+    result = make_measurement(to_string(o.engine), run, hash.value());
   } else {
     with_policy(o.allocator, [&]<class P>(std::type_identity<P>) {
       RunResult run = run_microgpt<P>(data, o.run, print);
@@ -206,7 +206,7 @@ Measurement run_worker(const Options& o, const Cell& cell, const std::string& da
   const auto& m = o.run.model;
   std::vector<std::string> args = {"bench_train", "--worker"};
   const std::pair<const char*, std::string> options[] = {
-      {"--engine", std::string(engine_name(o.engine))},
+      {"--engine", std::string(to_string(o.engine))},
       {"--steps", std::to_string(o.run.steps)},
       {"--seed", o.run.seed.decimal()},
       {"--rng", o.rng},
@@ -297,7 +297,7 @@ void check_replicas(const Measurement& m, const std::string& label, const std::v
 }
 
 std::string description_of(const Options& o, const std::string& allocator) {
-  if (o.engine != Engine::graph) return std::string(engine_info(o.engine).description);
+  if (o.engine != Engine::graph) return std::string(description_of(o.engine));
   std::string description;
   with_policy(allocator, [&]<class P>(std::type_identity<P>) { description = P::description; });
   return description;
@@ -340,7 +340,7 @@ void check_model_memory(const Options& o, const Dataset& data, double file_bytes
 
 int run(const Options& o) {
   const std::vector<std::string> allocators =
-      o.engine != Engine::graph ? std::vector<std::string>{std::string(engine_name(o.engine))}
+      o.engine != Engine::graph ? std::vector<std::string>{std::string(to_string(o.engine))}
       : o.allocator == "all"    ? policy_names()
                                 : std::vector<std::string>{o.allocator};
   std::vector<std::string> mallocs = {o.malloc};
@@ -528,10 +528,10 @@ int main(int argc, char** argv) {
       "ten; 0x3, 1e1 and 5.0 are not integers.");
   std::string allocator_list = "'all'";
   for (const auto& name : policy_names()) allocator_list += ", " + name;
-  std::string engine(engine_name(Engine::graph));
+  std::string engine(to_string(Engine::graph));
   std::string engine_help;
   std::vector<std::string> engine_names;
-  for (const auto& info : kEngines) {
+  for (const auto& info : kEngineNames) {
     engine_help += (engine_help.empty() ? "" : "; ") + std::string(info.name) + ": " +
                    std::string(info.description);
     engine_names.emplace_back(info.name);
@@ -563,10 +563,14 @@ int main(int argc, char** argv) {
       })
       ->type_name("INT")
       ->capture_default_str();
-  app.add_option("--rng", o.rng,
-                 "python: CPython's MT19937 like microgpt.py; mulberry32: like microgpt.ts")
-      ->check(CLI::IsMember({"python", "mulberry32"}))
-      ->capture_default_str();
+  std::string rng_help;
+  std::vector<std::string> rng_names;
+  for (const auto& [kind, name, description] : kRngKindNames) {
+    rng_help += std::string(rng_help.empty() ? "" : "; ") + std::string(name) + ": " +
+                std::string(description);
+    rng_names.emplace_back(name);
+  }
+  app.add_option("--rng", o.rng, rng_help)->check(CLI::IsMember(rng_names))->capture_default_str();
   std::string topo_help = "backward's order:";
   std::vector<std::string> topo_names;
   for (const auto& [order, name, description] : kTopoOrderNames) {
@@ -632,7 +636,7 @@ int main(int argc, char** argv) {
           ->capture_default_str();
   std::string release_help = "who frees a step's nodes:";
   std::vector<std::string> release_names = {"all"};
-  for (const auto& [mode, name, description] : kReleaseModes) {
+  for (const auto& [mode, name, description] : kReleaseModeNames) {
     release_help += std::string(release_names.size() == 1 ? " " : "; ") + std::string(name) + ": " +
                     std::string(description);
     release_names.emplace_back(name);
@@ -671,7 +675,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    o.engine = *engine_named(engine);
+    o.engine = *parse_enum<Engine>(engine);
     const std::string tape_engine = "the " + engine + " engine";
     if (o.engine != Engine::graph && allocator_option->count() > 0 && !o.worker) {
       throw CLI::ValidationError("--allocator", tape_engine + " has no allocation policy");
@@ -680,8 +684,8 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--topo", tape_engine + " has no graph to sort");
     }
     o.run.seed = *Seed::parse(o.seed);
-    o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
-    if (o.rng == "mulberry32" && !o.run.seed.javascript_int32()) {
+    o.run.rng = *parse_enum<RngKind>(o.rng);
+    if (o.run.rng == RngKind::mulberry32 && !o.run.seed.javascript_int32()) {
       throw CLI::ValidationError("--seed",
                                  "--rng mulberry32 takes a seed below 2^53 in magnitude "
                                  "(microgpt.ts's numbers hold no larger integer exactly)");
@@ -689,7 +693,7 @@ int main(int argc, char** argv) {
     o.thread_axis = threads_option->count() > 0 || release_option->count() > 0;
     parse_thread_list(o.threads_list, &o.threads);
     o.releases.clear();
-    for (const auto& [mode, name, description] : kReleaseModes) {
+    for (const auto& [mode, name, description] : kReleaseModeNames) {
       if (o.release_list == "all" || o.release_list == name) o.releases.push_back(mode);
     }
     const bool background = o.release_list == to_string(ReleaseMode::background);
@@ -737,8 +741,8 @@ int main(int argc, char** argv) {
     return kRuntimeError;
   }
   o.argv = argv;
-  o.run.rng = o.rng == "mulberry32" ? RngKind::mulberry32 : RngKind::python;
-  o.run.topo = *parse_topo_order(o.topo);
+  o.run.rng = *parse_enum<RngKind>(o.rng);
+  o.run.topo = *parse_enum<TopoOrder>(o.topo);
   try {
     const int status = run(o);
     // Results that never reached stdout (disk full, closed pipe) are a failure.

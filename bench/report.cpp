@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "allocators/roles.hpp"
 #include "bench/process_malloc.hpp"
 
 namespace mga {
@@ -85,7 +86,7 @@ std::optional<Measurement> parse_record(std::string_view line) {
   std::string release;
   std::size_t replicas = 0;
   in >> m.threads >> release >> replicas;
-  const auto mode = parse_release_mode(release);
+  const auto mode = parse_enum<ReleaseMode>(release);
   // No more replicas than threads: a garbled count never allocates much.
   if (!in || !mode || m.threads < 1 || m.threads > kMaxThreads ||
       (replicas != 0 && replicas != std::size_t(m.threads)))
@@ -166,7 +167,7 @@ void print_summary(std::FILE* out, const PolicyRuns& runs) {
   auto share = [&](double s) { return total > 0 ? 100 * s / total : 0.0; };
   std::fprintf(out, "\n--- summary ---\n");
   // A run named after an engine (there is no "graph" policy) is a tape's.
-  const bool tape = engine_named(runs.allocator).has_value();
+  const bool tape = parse_enum<Engine>(runs.allocator).has_value();
   std::fprintf(out, "%s %s (%s)\n", tape ? "engine       " : "allocator    ",
                runs.allocator.c_str(), runs.description.c_str());
   if (runs.repetitions.size() > 1) {
@@ -204,7 +205,7 @@ namespace {
 const PolicyRuns* baseline_cell(const std::vector<PolicyRuns>& all) {
   const PolicyRuns* found = nullptr;
   for (const auto& runs : all) {
-    if (!runs.traits.baseline) continue;
+    if (role_of(runs.allocator).role != Role::baseline) continue;
     if (found == nullptr || (runs.median_run().malloc == kDefaultMalloc &&
                              found->median_run().malloc != kDefaultMalloc))
       found = &runs;
@@ -409,7 +410,7 @@ std::string to_json(const Fields& context, const Fields& config,
     }
     repetitions += "]";
     Fields traits;
-    for_each_trait(all[i].traits, [&](const char* key, bool value) {
+    for_each_reported_trait(all[i].allocator, all[i].traits, [&](const char* key, bool value) {
       traits.push_back({key, value ? "true" : "false"});
     });
     const Measurement& median = all[i].median_run();

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 #include "bench/output_file.hpp"  // write_file_atomically, for the JSON
 #include "bench/replicas.hpp"
 #include "core/engine.hpp"

@@ -159,7 +159,7 @@ TYPED_TEST(BackgroundRelease, TrainsAsInlineAndGivesEverythingBack) {
     for (const auto& topo : mga::kTopoOrderNames) {
       SCOPED_TRACE(std::string(topo.name));
       mga::RunConfig config = small_config(8);
-      config.topo = topo.order;
+      config.topo = topo.value;
       const auto [inline_run, inline_hash] = train_hashed(
           [&](const mga::RunConfig& c, const mga::LineSink& p) {
             return mga::run_microgpt<TypeParam>(data, c, p);
