@@ -26,7 +26,10 @@
 #include "bench/numbers.hpp"
 #include "bench/output_file.hpp"
 #include "bench/process_malloc.hpp"
+#include "bench/json.hpp"
+#include "bench/record.hpp"
 #include "bench/report.hpp"
+#include "bench/text.hpp"
 #include "bench/worker.hpp"
 #include "core/tape_model.hpp"
 

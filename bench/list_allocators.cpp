@@ -4,8 +4,8 @@
 #include <string>
 
 #include "allocators/registry.hpp"
+#include "bench/json.hpp"
 #include "bench/process_malloc.hpp"
-#include "bench/report.hpp"
 
 namespace mga {
 
