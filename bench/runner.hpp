@@ -21,8 +21,7 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
 // Runs o.repeat rounds over plan.cells, each cell's repetition in a fresh
 // worker process, into plan.runs; prints progress to stderr (unless --quiet)
 // and the table to stdout. Throws (one line, no result written) when a worker
-// fails, a replica printed other than its seed's single-threaded run, or two
-// runs printed differently.
+// fails or a replica printed other than its seed's single-threaded run.
 void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
                      const Dataset& data);
 
