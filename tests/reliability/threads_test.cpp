@@ -11,8 +11,8 @@
 
 #include "allocators/registry.hpp"
 #include "bench/background_release.hpp"
-#include "bench/replicas.hpp"
 #include "bench/record.hpp"
+#include "bench/replicas.hpp"
 #include "bench/report.hpp"
 #include "core/train.hpp"
 #include "tests/policy_types.hpp"
