@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 
@@ -25,8 +25,7 @@ class ArenaPolicy {
   using Ref = Node*;
   static constexpr std::string_view name = "arena";
   static constexpr std::string_view description = "bump pointer in 1 MiB chunks, reset every step";
-  static constexpr PolicyTraits traits{
-      .no_alloc_reference = true, .cross_thread_release = true, .hand_written = true};
+  static constexpr PolicyTraits traits{.cross_thread_release = true};
   static constexpr std::size_t kNodesPerChunk = (1 << 20) / sizeof(Node);
 
   // A set of chunks, which it owns.

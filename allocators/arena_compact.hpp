@@ -19,7 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 
@@ -42,8 +42,6 @@ class ArenaCompactPolicy {
   static constexpr std::string_view description =
       "48-byte nodes in one array, 32-bit indices, reset every step";
   static constexpr PolicyTraits traits{
-      .control = true,
-      .compact = true,
       .single_thread_release_reason =
           "a layout control, measured with one thread: its layout is the experiment"};
   static constexpr std::size_t kInitialNodes = (std::size_t(1) << 20) / sizeof(Node);

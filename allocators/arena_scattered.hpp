@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 
@@ -26,8 +26,6 @@ class ArenaScatteredPolicy {
   static constexpr std::string_view description =
       "arena slots in a fixed pseudo-random order: a fragmented heap's layout, a bump's cost";
   static constexpr PolicyTraits traits{
-      .control = true,
-      .scattered = true,
       .single_thread_release_reason =
           "a layout control, measured with one thread: its layout is the experiment"};
   static constexpr unsigned kChunkShift = 14;  // 16384 slots (896 KiB) per chunk

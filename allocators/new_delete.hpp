@@ -16,8 +16,7 @@ struct NewDeleteBackend {
   static constexpr std::string_view description =
       "operator new/delete per node, on the process allocator";
   // operator delete may run on any thread.
-  static constexpr PolicyTraits traits{
-      .baseline = true, .frees_per_node = true, .cross_thread_release = true};
+  static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
 
   void* allocate(std::size_t bytes) {
     ++stats_.allocations;

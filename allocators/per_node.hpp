@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 

@@ -25,7 +25,7 @@
 #include <new>
 #include <string_view>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 
@@ -36,7 +36,7 @@ class PmrMonotonicPolicy {
   static constexpr std::string_view name = "pmr-monotonic";
   static constexpr std::string_view description =
       "std::pmr::monotonic_buffer_resource, 8 MiB initial buffer, release() every step";
-  static constexpr PolicyTraits traits{.cross_thread_release = true, .standard_library = true};
+  static constexpr PolicyTraits traits{.cross_thread_release = true};
   static constexpr std::size_t kInitialBufferBytes = std::size_t(8) << 20;
 
   // The initial buffer and the resource on it (which cannot move: hence a pointer).

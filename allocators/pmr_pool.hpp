@@ -46,7 +46,6 @@ struct PmrUnsynchronizedPoolBackend : PmrPoolBackend<std::pmr::unsynchronized_po
       "std::pmr::unsynchronized_pool_resource, nodes returned every step";
   static constexpr PolicyTraits traits{
       .frees_per_node = true,
-      .standard_library = true,
       .single_thread_release_reason =
           "std::pmr::unsynchronized_pool_resource takes no lock: a block freed on another "
           "thread would race with the next make()"};
@@ -54,16 +53,15 @@ struct PmrUnsynchronizedPoolBackend : PmrPoolBackend<std::pmr::unsynchronized_po
 
 using PmrPoolPolicy = PerNodePolicy<PmrUnsynchronizedPoolBackend>;
 
-// Thread-safe as a resource, but the policy around it is not (PolicyTraits::thread_safe).
-// Its nodes can be freed on another thread: libstdc++ looks the block up in
-// that thread's pools under a shared lock, and failing that (a block the other
-// thread did not allocate) in every thread's pools under the exclusive lock.
+// Thread-safe as a resource, though an instance of the policy around it still
+// serves one thread at a time (core/policy.hpp). Its nodes can be freed on another thread:
+// libstdc++ looks the block up in that thread's pools under a shared lock, and failing that (a
+// block the other thread did not allocate) in every thread's pools under the exclusive lock.
 struct PmrSynchronizedPoolBackend : PmrPoolBackend<std::pmr::synchronized_pool_resource> {
   static constexpr std::string_view name = "pmr-pool-sync";
   static constexpr std::string_view description =
       "std::pmr::synchronized_pool_resource, nodes returned every step";
-  static constexpr PolicyTraits traits{
-      .frees_per_node = true, .cross_thread_release = true, .standard_library = true};
+  static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
 };
 
 using PmrPoolSyncPolicy = PerNodePolicy<PmrSynchronizedPoolBackend>;

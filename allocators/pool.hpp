@@ -19,7 +19,6 @@ class PoolBackend {
       "free-list object pool, nodes returned every step";
   static constexpr PolicyTraits traits{
       .frees_per_node = true,
-      .hand_written = true,
       .single_thread_release_reason =
           "its free list takes no lock: a slot freed on another thread would race with the "
           "next make()"};

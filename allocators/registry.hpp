@@ -1,7 +1,8 @@
 // Every allocation policy, in the order reports list them: the one list of
 // policies. Adding a policy is its header, one #include and one entry in
-// AllPolicies below (and a row in the README's table); bench_train, the
-// benchmarks, the tests and the scripts take the list from here.
+// AllPolicies below (and a row in the README's table; a row in
+// allocators/roles.hpp only if it plays a part other than a strategy's);
+// bench_train, the benchmarks, the tests and the scripts take the list from here.
 #pragma once
 
 #include <string>
@@ -18,8 +19,8 @@
 #include "allocators/new_delete.hpp"
 #include "allocators/pmr_monotonic.hpp"
 #include "allocators/pmr_pool.hpp"
-#include "allocators/policy.hpp"
 #include "allocators/pool.hpp"
+#include "allocators/roles.hpp"
 #include "allocators/shared_ptr.hpp"
 #include "allocators/tcmalloc.hpp"
 
@@ -68,27 +69,36 @@ constexpr bool cross_thread_release_is_kept(std::tuple<Policy...>*) {
       ...);
 }
 
-// How many policies have the trait `member`.
-constexpr int count_with(bool PolicyTraits::*member) {
+// How many policies play `role`.
+constexpr int count_with(Role role) {
   int count = 0;
-  for_each_policy([&]<class P>(std::type_identity<P>) { count += P::traits.*member ? 1 : 0; });
+  for_each_policy([&]<class P>(std::type_identity<P>) { count += role_of(P::name).role == role; });
   return count;
+}
+
+// Every policy kPolicyRoles names is registered, and named once.
+constexpr bool roles_name_registered_policies() {
+  for (const PolicyRole& entry : kPolicyRoles) {
+    int registered = 0, listed = 0;
+    for_each_policy([&]<class P>(std::type_identity<P>) { registered += P::name == entry.policy; });
+    for (const PolicyRole& other : kPolicyRoles) listed += other.policy == entry.policy;
+    if (registered != 1 || listed != 1) return false;
+  }
+  return true;
 }
 
 }  // namespace registry_detail
 
 static_assert(registry_detail::all_satisfy_the_contract(static_cast<AllPolicies*>(nullptr)),
-              "every policy satisfies AllocationPolicy (allocators/policy.hpp)");
+              "every policy satisfies AllocationPolicy (core/policy.hpp)");
 static_assert(registry_detail::cross_thread_release_is_kept(static_cast<AllPolicies*>(nullptr)),
               "cross_thread_release: detach and free_batch, else a single_thread_release_reason");
-static_assert(registry_detail::count_with(&PolicyTraits::baseline) == 1,
-              "exactly one policy is the baseline");
-static_assert(registry_detail::count_with(&PolicyTraits::no_alloc_reference) == 1,
-              "exactly one policy is the no-allocation reference");
-static_assert(registry_detail::count_with(&PolicyTraits::scattered) +
-                      registry_detail::count_with(&PolicyTraits::compact) ==
-                  registry_detail::count_with(&PolicyTraits::control),
-              "every control says what it changes: scattered or compact");
+static_assert(registry_detail::count_with(Role::baseline) == 1,
+              "exactly one policy is the baseline (allocators/roles.hpp)");
+static_assert(registry_detail::count_with(Role::no_alloc_reference) == 1,
+              "exactly one policy is the no-allocation reference (allocators/roles.hpp)");
+static_assert(registry_detail::roles_name_registered_policies(),
+              "kPolicyRoles names registered policies, each once");
 
 inline std::vector<std::string> policy_names() {
   std::vector<std::string> names;
@@ -96,11 +106,20 @@ inline std::vector<std::string> policy_names() {
   return names;
 }
 
-// The name of the one policy with the trait `member` (baseline, no_alloc_reference).
+// The name of the first policy with the trait `member` (reference_counted, ...).
 constexpr std::string_view policy_with(bool PolicyTraits::*member) {
   std::string_view name;
   for_each_policy([&]<class P>(std::type_identity<P>) {
-    if (P::traits.*member) name = P::name;
+    if (name.empty() && P::traits.*member) name = P::name;
+  });
+  return name;
+}
+
+// The name of the first policy that plays `role` (the baseline, the reference).
+constexpr std::string_view policy_with(Role role) {
+  std::string_view name;
+  for_each_policy([&]<class P>(std::type_identity<P>) {
+    if (name.empty() && role_of(P::name).role == role) name = P::name;
   });
   return name;
 }
@@ -120,26 +139,26 @@ bool with_policy(std::string_view name, Fn&& fn) {
 
 namespace registry_detail {
 
-template <bool PolicyTraits::*member, class... Policy>
+template <Role role, class... Policy>
 struct FirstWith {
   using type = void;
 };
-template <bool PolicyTraits::*member, class P, class... Rest>
-struct FirstWith<member, P, Rest...> {
-  using type = std::conditional_t<P::traits.*member, P, typename FirstWith<member, Rest...>::type>;
+template <Role role, class P, class... Rest>
+struct FirstWith<role, P, Rest...> {
+  using type =
+      std::conditional_t<role_of(P::name).role == role, P, typename FirstWith<role, Rest...>::type>;
 };
-template <bool PolicyTraits::*member, class Tuple>
+template <Role role, class Tuple>
 struct FirstWithIn;
-template <bool PolicyTraits::*member, class... Policy>
-struct FirstWithIn<member, std::tuple<Policy...>> : FirstWith<member, Policy...> {};
+template <Role role, class... Policy>
+struct FirstWithIn<role, std::tuple<Policy...>> : FirstWith<role, Policy...> {};
 
 }  // namespace registry_detail
 
-// The policy types with the two one-of-a-kind traits.
-using BaselinePolicy =
-    typename registry_detail::FirstWithIn<&PolicyTraits::baseline, AllPolicies>::type;
+// The policy types of the two one-of-a-kind roles.
+using BaselinePolicy = typename registry_detail::FirstWithIn<Role::baseline, AllPolicies>::type;
 using NoAllocReferencePolicy =
-    typename registry_detail::FirstWithIn<&PolicyTraits::no_alloc_reference, AllPolicies>::type;
+    typename registry_detail::FirstWithIn<Role::no_alloc_reference, AllPolicies>::type;
 
 // The traits of the policy called `name` (all false if there is none).
 inline PolicyTraits traits_of(std::string_view name) {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 
 namespace mga {
 

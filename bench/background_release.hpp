@@ -1,6 +1,6 @@
 // BackgroundRelease<P>: bench_train --release=background. A policy that wraps
 // P and gives each step's nodes back on a second thread of its own while the
-// trainer builds the next step. It is itself a policy (allocators/policy.hpp),
+// trainer builds the next step. It is itself a policy (core/policy.hpp),
 // so Trainer and Graph run on it unchanged.
 //
 // The hand-over is double-buffered, one batch in flight: at the end of step k,
@@ -23,7 +23,7 @@
 #include <thread>
 #include <utility>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
 #include "core/dataset.hpp"
 #include "core/train.hpp"
 

@@ -1,7 +1,7 @@
 // bench_alloc: Google Benchmark microbenchmarks of node allocation alone, one
-// per allocation policy (GitHub issue 3). Every benchmark's time includes both
-// making the nodes and giving them back the policy's way; "release_ms" is the
-// part of each iteration spent giving them back.
+// per allocation policy. Every benchmark's time includes both making the nodes
+// and giving them back the policy's way; "release_ms" is the part of each
+// iteration spent giving them back.
 //
 //   chain/<policy>       microgpt.ts's microbenchmark: acc = acc.add(b).mul(b), 1M times
 //   step_graph/<policy>  the nodes and child links of one real training step, replayed

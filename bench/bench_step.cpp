@@ -1,7 +1,7 @@
 // bench_step: one full microgpt training step per benchmark iteration, per
-// allocation policy (GitHub issue 3): forward through the loss, backward, Adam,
-// release. Each iteration trains on the next document, in the order
-// microgpt.py's random.shuffle(docs) with seed 42 puts them. The iteration
+// allocation policy: forward through the loss, backward, Adam, release. Each
+// iteration trains on the next document, in the order microgpt.py's
+// random.shuffle(docs) with seed 42 puts them. The iteration
 // count is fixed (kStepsPerRepetition) rather than found from
 // --benchmark_min_time, so that every policy and every repetition trains on
 // exactly the same documents: a step's cost depends on its document's length.

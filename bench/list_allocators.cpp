@@ -4,8 +4,8 @@
 #include <string>
 
 #include "allocators/registry.hpp"
+#include "bench/json.hpp"
 #include "bench/process_malloc.hpp"
-#include "bench/report.hpp"
 
 namespace mga {
 
@@ -25,15 +25,18 @@ void print_allocator_list_json(std::FILE* out) {
   const char* separator = "\n";
   for_each_policy([&]<class P>(std::type_identity<P>) {
     std::string traits;
-    for_each_trait(P::traits, [&](const char* key, bool value) {
+    for_each_reported_trait(P::name, P::traits, [&](const char* key, bool value) {
       traits += (traits.empty() ? "" : ", ") + json_string(key) + ": " + (value ? "true" : "false");
     });
     json += separator;
     const auto reason = P::traits.single_thread_release_reason;
+    const PolicyRole role = role_of(P::name);
     json += "    {\"name\": " + json_string(P::name) +
             ", \"description\": " + json_string(P::description) + ", \"traits\": {" + traits +
             "}, \"single_thread_release_reason\": " +
-            (reason.empty() ? std::string("null") : json_string(reason)) + "}";
+            (reason.empty() ? std::string("null") : json_string(reason)) +
+            ", \"role\": " + json_string(to_string(role.role)) +
+            ", \"origin\": " + json_string(to_string(role.origin)) + "}";
     separator = ",\n";
   });
   json += "\n  ],\n  \"mallocs\": [";

@@ -137,7 +137,7 @@ MemoryEstimate estimate_tape_run(const ModelConfig& model, const DataShape& data
   const int vocab = data.vocab, positions = data.positions;
   const bool exact = engine == Engine::tape_exact;
   return {with_copies(data, tape_run_bytes(model, vocab, positions, exact), copies),
-          std::string(engine_name(engine)) + " engine: " +
+          std::string(to_string(engine)) + " engine: " +
               count(tape_activations(model, vocab, positions)) + " activations per step at " +
               std::to_string(positions) + " positions" + copies_reason(copies)};
 }

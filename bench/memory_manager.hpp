@@ -16,7 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "core/node.hpp"
+#include "core/policy.hpp"
 
 namespace mga::bench {
 

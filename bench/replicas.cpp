@@ -13,20 +13,6 @@
 
 namespace mga {
 
-std::string_view to_string(ReleaseMode mode) {
-  for (const auto& entry : kReleaseModes) {
-    if (entry.mode == mode) return entry.name;
-  }
-  return "?";
-}
-
-std::optional<ReleaseMode> parse_release_mode(std::string_view name) {
-  for (const auto& entry : kReleaseModes) {
-    if (entry.name == name) return entry.mode;
-  }
-  return std::nullopt;
-}
-
 std::vector<Seed> replica_seeds(const RunConfig& config, int threads) {
   std::vector<Seed> seeds;
   for (int i = 0; i < threads; ++i) {

@@ -10,11 +10,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
 #include "core/seed.hpp"
 #include "core/train.hpp"
 
@@ -25,17 +26,14 @@ enum class ReleaseMode {
   background,      // a second thread per replica does, while the trainer builds the next step
 };
 
-struct ReleaseModeName {
-  ReleaseMode mode;
-  std::string_view name, description;
-};
-inline constexpr ReleaseModeName kReleaseModes[] = {
+inline constexpr EnumName<ReleaseMode> kReleaseModeNames[] = {
     {ReleaseMode::inline_release, "inline", "the trainer frees each step's nodes at its end"},
     {ReleaseMode::background, "background",
      "a second thread per replica frees them while the trainer builds the next step"},
 };
-std::string_view to_string(ReleaseMode mode);
-std::optional<ReleaseMode> parse_release_mode(std::string_view name);
+constexpr std::span<const EnumName<ReleaseMode>> enum_names(ReleaseMode) {
+  return kReleaseModeNames;
+}
 
 // The FNV-1a 64 hash of what a run printed (each line and its newline): the
 // output hash every measurement records.

@@ -1,38 +1,9 @@
-// The thread axis's figures and table (declared in bench/report.hpp).
+// The thread axis's table (declared in bench/report.hpp).
 #include <algorithm>
 
 #include "bench/report.hpp"
 
 namespace mga {
-
-namespace {
-
-bool same_cell_but(const PolicyRuns& a, const PolicyRuns& b) {
-  return a.allocator == b.allocator && a.median_run().malloc == b.median_run().malloc;
-}
-
-double median_seconds(const PolicyRuns& runs) {
-  return runs.train_seconds().median;
-}
-
-}  // namespace
-
-ThreadFigures thread_figures(const std::vector<PolicyRuns>& all, std::size_t index) {
-  const PolicyRuns& cell = all[index];
-  ThreadFigures figures;
-  const double seconds = median_seconds(cell);
-  const int steps = cell.median_run().steps;
-  if (seconds > 0) figures.steps_per_second = double(cell.threads) * steps / seconds;
-  for (const PolicyRuns& other : all) {
-    if (!same_cell_but(cell, other) || median_seconds(other) <= 0 || seconds <= 0) continue;
-    if (other.threads == 1 && other.release == cell.release)
-      figures.scaling_efficiency = median_seconds(other) / seconds;
-    if (cell.release == ReleaseMode::background && other.release == ReleaseMode::inline_release &&
-        other.threads == cell.threads)
-      figures.background_gain = median_seconds(other) / seconds;
-  }
-  return figures;
-}
 
 void print_thread_table(std::FILE* out, const std::vector<PolicyRuns>& all,
                         const std::vector<std::string>& notes) {

@@ -16,6 +16,9 @@
 #include <cstring>
 #include <thread>
 
+#include "bench/record.hpp"
+#include "bench/text.hpp"
+
 extern char** environ;
 
 namespace mga {

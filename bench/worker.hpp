@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/report.hpp"
+#include "bench/measurement.hpp"
 
 namespace mga {
 

@@ -76,7 +76,7 @@ struct NodeCost {
   double node_bytes = 0;      // sizeof(Node)
   bool counted_refs = false;  // Ref is a shared_ptr: a control block per node, 16-byte handles
 };
-template <class Policy>
+template <AllocationPolicy Policy>
 NodeCost node_cost_of() {
   return {double(sizeof(typename Policy::Node)), Policy::traits.reference_counted};
 }

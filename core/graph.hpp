@@ -6,14 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include "allocators/policy.hpp"
+#include "core/policy.hpp"
+#include "core/enum_names.hpp"
 #include "core/node.hpp"
 #include "core/python_pow.hpp"
 
@@ -25,27 +25,13 @@ enum class TopoOrder {
   creation,  // reverse creation order: no sort (children are always older than parents)
 };
 
-// The one place that names the orders: the command line, --help and the JSON use it.
-struct TopoOrderName {
-  TopoOrder order;
-  std::string_view name, description;
-};
-inline constexpr TopoOrderName kTopoOrderNames[] = {
+inline constexpr EnumName<TopoOrder> kTopoOrderNames[] = {
     {TopoOrder::dfs, "dfs", "microgpt.py's DFS, marks in nodes"},
     {TopoOrder::hashset, "hashset", "the DFS with a visited set, as microgpt.py"},
     {TopoOrder::creation, "creation", "reverse creation order: no sort, same bits"},
 };
-inline std::string_view to_string(TopoOrder order) {
-  for (const auto& entry : kTopoOrderNames) {
-    if (entry.order == order) return entry.name;
-  }
-  return "?";
-}
-inline std::optional<TopoOrder> parse_topo_order(std::string_view name) {
-  for (const auto& entry : kTopoOrderNames) {
-    if (entry.name == name) return entry.order;
-  }
-  return std::nullopt;
+constexpr std::span<const EnumName<TopoOrder>> enum_names(TopoOrder) {
+  return kTopoOrderNames;
 }
 
 template <AllocationPolicy Policy>

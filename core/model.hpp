@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/parameters.hpp"
 #include "core/python_pow.hpp"
 #include "core/rng.hpp"
 
@@ -74,7 +75,7 @@ struct ParamLayout {
   }
 };
 
-template <class Policy>
+template <AllocationPolicy Policy>
 class Gpt {
  public:
   using Node = typename Policy::Node;
@@ -88,7 +89,7 @@ class Gpt {
   };
 
   // Draws every parameter from rng.gauss(0, 0.08) in ParamLayout's order. The
-  // parameters are borrowed by, or kept in, `policy` (allocators/policy.hpp).
+  // parameters are borrowed by, or kept in, `policy` (core/parameters.hpp).
   Gpt(const ModelConfig& config, int vocab_size, Rng& rng, Policy& policy)
       : config_(config), layout_(config, vocab_size), params_(policy, layout_.total) {
     for (Node& p : params_.nodes()) p.data = rng.gauss(0, 0.08);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 
 namespace mga {
 
@@ -27,12 +26,5 @@ template <class T>
 using RawPtr = T*;
 
 using Node = BasicNode<RawPtr>;
-
-// How many bytes and calls a policy asked of the allocator underneath it.
-struct AllocStats {
-  std::uint64_t allocations = 0;  // calls that obtained memory (per node, or per chunk)
-  std::uint64_t frees = 0;        // calls that returned memory
-  std::uint64_t bytes = 0;        // bytes obtained
-};
 
 }  // namespace mga

@@ -186,8 +186,4 @@ std::unique_ptr<Rng> make_rng(RngKind kind, const Seed& seed) {
   return std::make_unique<PythonRandom>(seed);
 }
 
-std::string_view to_string(RngKind kind) {
-  return kind == RngKind::mulberry32 ? "mulberry32" : "python";
-}
-
 }  // namespace mga

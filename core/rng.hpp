@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
 #include "core/seed.hpp"
 
 namespace mga {
@@ -63,9 +64,16 @@ class Mulberry32Random final : public Rng {
 };
 
 enum class RngKind { python, mulberry32 };
+inline constexpr EnumName<RngKind> kRngKindNames[] = {
+    {RngKind::python, "python", "CPython's MT19937 like microgpt.py"},
+    {RngKind::mulberry32, "mulberry32", "like microgpt.ts"},
+};
+constexpr std::span<const EnumName<RngKind>> enum_names(RngKind) {
+  return kRngKindNames;
+}
+
 // The generator for `kind`; a mulberry32 seed beyond JavaScript's safe
 // integers (Seed::javascript_int32) throws std::invalid_argument.
 std::unique_ptr<Rng> make_rng(RngKind kind, const Seed& seed);
-std::string_view to_string(RngKind kind);
 
 }  // namespace mga

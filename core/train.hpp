@@ -97,7 +97,7 @@ inline int step_tokens(std::span<const std::uint32_t> doc, int bos, int block_si
 
 // The trainable state of one run: the policy, the graph, the model and Adam's
 // moments. train_step and sample are microgpt.py's loop bodies.
-template <class Policy>
+template <AllocationPolicy Policy>
 class Trainer {
  public:
   using Ref = typename Policy::Ref;
@@ -257,7 +257,7 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
 }
 
 // microgpt.py on the node graph, every node from Policy.
-template <class Policy>
+template <AllocationPolicy Policy>
 RunResult run_microgpt(const Dataset& data, const RunConfig& config, const LineSink& print) {
   return run_training<Trainer<Policy>>(data, config, print);
 }

@@ -12,6 +12,7 @@
 
 #include "allocators/registry.hpp"
 #include "core/graph.hpp"
+#include "core/parameters.hpp"
 #include "tests/policy_types.hpp"
 
 namespace mga {

@@ -94,7 +94,7 @@ mga::MemoryEstimate estimate_for(const std::string& path, const Shape& shape,
   const mga::DataShape data_shape{
       double(std::filesystem::file_size(path)), double(data.docs.size()), data.vocab_size(),
       int(std::min<std::size_t>(shape.model.block_size, data.docs.longest() + 1))};
-  if (const auto tape = mga::engine_named(engine); tape && *tape != mga::Engine::graph)
+  if (const auto tape = mga::parse_enum<mga::Engine>(engine); tape && *tape != mga::Engine::graph)
     return mga::estimate_tape_run(shape.model, data_shape, *tape);
   std::vector<std::pair<std::string, mga::NodeCost>> costs;
   mga::for_each_policy([&]<class P>(std::type_identity<P>) {
@@ -130,10 +130,10 @@ TEST(DatasetMemory, LoadingIsProportionate) {
                 peak / kMiB, peak / file);
     EXPECT_LE(peak, 6 * file + 32 * kMiB) << name;
     // What the guard accepted fits: its estimate covers the run, loading included.
-    EXPECT_LE(peak, estimate_for(path, {ModelConfig{}, 0}, "graph",
-                                 std::string(mga::policy_with(&mga::PolicyTraits::baseline)),
-                                 mga::TopoOrder::dfs)
-                        .bytes)
+    EXPECT_LE(peak,
+              estimate_for(path, {ModelConfig{}, 0}, "graph",
+                           std::string(mga::policy_with(mga::Role::baseline)), mga::TopoOrder::dfs)
+                  .bytes)
         << name;
   }
 }
@@ -154,12 +154,9 @@ TEST(MemoryEstimate, CoversTheMeasuredPeakAndNotAbsurdlyMore) {
   for (const auto& name : mga::policy_names())
     cases.push_back({small, "graph", name, TopoOrder::dfs});
   // The plain per-node policy, the largest node (reference counted) and the arena.
-  const auto role = [](bool mga::PolicyTraits::*trait) {
-    return std::string(mga::policy_with(trait));
-  };
-  const std::string baseline = role(&mga::PolicyTraits::baseline),
-                    counted = role(&mga::PolicyTraits::reference_counted),
-                    arena = role(&mga::PolicyTraits::no_alloc_reference);
+  const std::string baseline(mga::policy_with(mga::Role::baseline)),
+      counted(mga::policy_with(&mga::PolicyTraits::reference_counted)),
+      arena(mga::policy_with(mga::Role::no_alloc_reference));
   for (const std::string& policy : {baseline, counted, arena}) {
     cases.push_back({small, "graph", policy, TopoOrder::hashset});
     cases.push_back({small, "graph", policy, TopoOrder::creation});

@@ -35,7 +35,7 @@ TEST(OutputFile, NeverOverwritesTheDataset) {
                                               dir / "link.txt", dir / "hard.txt"};
   for (const auto& json : spellings) {
     for (const std::string& allocator :
-         {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), std::string("all")}) {
+         {std::string(mga::policy_with(mga::Role::baseline)), std::string("all")}) {
       SCOPED_TRACE(json + " with --allocator " + allocator);
       auto r = bench(small_run(data, {"--json", json, "--allocator", allocator}));
       expect_refused(r, kBadInput, "input");
@@ -152,7 +152,7 @@ TEST(OutputFile, NoJsonWhenStdoutFails) {
   const std::string data = dir.write("names.txt", kNames);
   const std::string json = dir / "out.json";
   for (const std::string& allocator :
-       {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), std::string("all")}) {
+       {std::string(mga::policy_with(mga::Role::baseline)), std::string("all")}) {
     SCOPED_TRACE(allocator);
     auto r = bench(small_run(data, {"--json", json, "--allocator", allocator, "--quiet"}),
                    {.stdout_path = "/dev/full"});
@@ -168,7 +168,7 @@ TEST(OutputFile, FileSizeLimitIsOneLineAndNoTemporaryFile) {
   TempDir dir;
   const std::string data = dir.write("names.txt", kNames);
   const std::vector<std::pair<std::string, unsigned long long>> cases = {
-      {"all", 8192}, {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), 1024}};
+      {"all", 8192}, {std::string(mga::policy_with(mga::Role::baseline)), 1024}};
   for (const auto& [allocator, limit] : cases) {
     SCOPED_TRACE(allocator + " under a limit of " + std::to_string(limit) + " bytes");
     TempDir out;

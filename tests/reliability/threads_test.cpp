@@ -11,6 +11,7 @@
 
 #include "allocators/registry.hpp"
 #include "bench/background_release.hpp"
+#include "bench/record.hpp"
 #include "bench/replicas.hpp"
 #include "bench/report.hpp"
 #include "core/train.hpp"
@@ -159,7 +160,7 @@ TYPED_TEST(BackgroundRelease, TrainsAsInlineAndGivesEverythingBack) {
     for (const auto& topo : mga::kTopoOrderNames) {
       SCOPED_TRACE(std::string(topo.name));
       mga::RunConfig config = small_config(8);
-      config.topo = topo.order;
+      config.topo = topo.value;
       const auto [inline_run, inline_hash] = train_hashed(
           [&](const mga::RunConfig& c, const mga::LineSink& p) {
             return mga::run_microgpt<TypeParam>(data, c, p);

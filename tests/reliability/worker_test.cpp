@@ -190,10 +190,10 @@ INSTANTIATE_TEST_SUITE_P(
         // issue 13: a differing output is an error, in both modes that compare runs
         FaultCase{"differ@2", kAll, "output differs"},
         FaultCase{"differ@1", kAll, "output differs"},
-        FaultCase{"differ@3",
-                  {"--allocator", std::string(mga::policy_with(&mga::PolicyTraits::baseline)),
-                   "--repeat", "3"},
-                  "output differs"},
+        FaultCase{
+            "differ@3",
+            {"--allocator", std::string(mga::policy_with(mga::Role::baseline)), "--repeat", "3"},
+            "output differs"},
         FaultCase{"differ@2", {"--engine", "tape", "--repeat", "2"}, "output differs"},
         FaultCase{"melt@1", kAll, "MGA_WORKER_FAULT"}),
     [](const auto& info) {

@@ -1,7 +1,6 @@
-// The Policy contract: what core/graph.hpp asks of an allocation policy, and
-// the traits by which everything else (bench_train's report, bench_alloc, the
-// tests) tells policies apart, so that nothing outside allocators/ tests a
-// policy's name or type.
+// The policy contract: what core/graph.hpp asks of an allocation policy, and
+// the traits by which everything else (bench_train, bench_alloc, the tests)
+// tells how policies allocate without testing a policy's name or type.
 //
 // A policy owns the memory of the graph nodes made since its last release():
 //   make()         a new, value-initialized Node, as a Ref (a pointer, a
@@ -21,6 +20,11 @@
 //   name           what bench_train --allocator takes and reports print;
 //   description    one line: how nodes are made and freed;
 //   traits         a PolicyTraits (below).
+// One instance serves one thread at a time: release() gives back every node
+// the instance made since the last release(), so threads sharing an instance,
+// each at its own point of its own step, would free each other's live nodes
+// (and stats() is a plain count). bench_train --threads gives every replica
+// its own instance; what replicas share is the allocator underneath.
 // Optional: for_each_node_newest_first(fn) calls fn(Node*) for every node made
 // since release(), newest first; Graph's TopoOrder::creation walks it instead
 // of keeping its own list.
@@ -40,79 +44,39 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "core/node.hpp"
 
 namespace mga {
 
-// Per-policy facts that code would otherwise infer from a name. bench_train
-// writes them, under these names, into every run of its JSON.
+// How many bytes and calls a policy asked of the allocator underneath it.
+struct AllocStats {
+  std::uint64_t allocations = 0;  // calls that obtained memory (per node, or per chunk)
+  std::uint64_t frees = 0;        // calls that returned memory
+  std::uint64_t bytes = 0;        // bytes obtained
+};
+
+// How a policy allocates and frees: facts that code would otherwise infer from
+// a name. (What a policy stands for in the study, the baseline or a control,
+// is not how it allocates: allocators/roles.hpp keeps that.)
 struct PolicyTraits {
-  // The plain new/delete program every "vs" ratio divides by. Exactly one policy.
-  bool baseline = false;
-  // The policy whose forward and release carry (almost) no allocator work: the
-  // reference a phase split subtracts. Exactly one policy.
-  bool no_alloc_reference = false;
   // Nodes are given back one at a time (per node at release, or by refcount),
   // not all at once; only such a policy can free a single node (bench_alloc's churn).
   bool frees_per_node = false;
   // Nodes are freed by reference counting when their last handle goes.
   bool reference_counted = false;
-  // One instance may be used from several threads at once. None is, and under
-  // this contract none can be: release() gives back every node the instance
-  // made since the last release(), so threads sharing an instance, each at its
-  // own point of its own step, would free each other's live nodes (and each
-  // policy counts its calls in a plain AllocStats). So bench_train --threads
-  // gives every replica its own instance; what replicas share is the allocator
-  // underneath (glibc's arenas, tcmalloc's central lists, the process-wide
-  // state of mimalloc and jemalloc).
-  bool thread_safe = false;
   // A step's nodes can be freed on another thread while this instance makes
   // the next step's (detach and free_batch above; bench_train
   // --release=background). When false, single_thread_release_reason says why.
   bool cross_thread_release = false;
-  // A layout control rather than an allocator: it changes one thing about where
-  // nodes are, to measure what that costs. Reports show it apart from the
-  // strategies a user would pick. Each control says which thing it changes:
-  bool control = false;
-  // The no-alloc reference's bump allocation, its nodes placed in a fixed
-  // pseudo-random order over the step's slots: the layout of a fragmented heap
-  // at (almost) no allocator cost. Its gap to the reference is layout alone.
-  bool scattered = false;
-  // Nodes smaller than Node, reached through 32-bit handles into one store:
-  // its gap to the reference is what a tighter layout buys beyond allocation.
-  bool compact = false;
-  // Nodes come from a standard-library memory resource (std::pmr): what a
-  // C++ program gets without writing an allocator.
-  bool standard_library = false;
-  // The allocator is this project's own code (not a library): what writing an
-  // allocator buys, next to the standard library's and the drop-ins.
-  bool hand_written = false;
-  // Not a flag (for_each_trait leaves it out): why a step's nodes must be given
-  // back on the thread that made them, for the refusal; empty when
-  // cross_thread_release.
+  // Why a step's nodes must be given back on the thread that made them, for
+  // the refusal; empty when cross_thread_release.
   std::string_view single_thread_release_reason = {};
 };
-
-// Calls fn(key, value) for each trait, in the order reports write them.
-template <class Fn>
-void for_each_trait(const PolicyTraits& traits, Fn&& fn) {
-  fn("baseline", traits.baseline);
-  fn("no_alloc_reference", traits.no_alloc_reference);
-  fn("frees_per_node", traits.frees_per_node);
-  fn("reference_counted", traits.reference_counted);
-  fn("thread_safe", traits.thread_safe);
-  fn("cross_thread_release", traits.cross_thread_release);
-  fn("control", traits.control);
-  fn("scattered", traits.scattered);
-  fn("compact", traits.compact);
-  fn("standard_library", traits.standard_library);
-  fn("hand_written", traits.hand_written);
-}
 
 // A policy whose Ref can point at any Node lends Refs to nodes it does not own.
 template <class P>
@@ -162,47 +126,6 @@ concept ReleasesAcrossThreads = AllocationPolicy<P> &&
   requires std::default_initializable<typename P::Batch> && std::movable<typename P::Batch>;
   { policy.detach(std::move(batch)) } -> std::same_as<typename P::Batch>;
   policy.free_batch(batch);
-};
-
-// The model's parameters: nodes that outlive every step, kept by the policy
-// when it KeepsParameters, else in an array of their own and borrowed.
-template <AllocationPolicy Policy>
-class Parameters {
- public:
-  using Node = typename Policy::Node;
-  using Ref = typename Policy::Ref;
-
-  // The Refs' array grows by push_back, not reserve(): glibc's later
-  // placement of nodes depends on the blocks made before them, and this is the
-  // sequence the results were measured with (README, Performance).
-  Parameters(Policy& policy, std::size_t count) : policy_(policy) {
-    if constexpr (KeepsParameters<Policy>) {
-      first_ = policy.keep_parameters(count);
-      for (std::size_t i = 0; i < count; ++i) refs_.push_back(policy.parameter(first_ + i));
-    } else {
-      own_.resize(count);
-      for (Node& p : own_) refs_.push_back(Policy::borrow(p));  // own_ never moves
-    }
-  }
-  Parameters(const Parameters&) = delete;  // the Refs point into own_
-  Parameters& operator=(const Parameters&) = delete;
-
-  // Valid until the policy's next make().
-  std::span<Node> nodes() {
-    if constexpr (KeepsParameters<Policy>) {
-      return policy_.parameters().subspan(first_, refs_.size());
-    } else {
-      return own_;
-    }
-  }
-  const Ref& ref(std::size_t index) const { return refs_[index]; }
-  std::size_t size() const { return refs_.size(); }
-
- private:
-  Policy& policy_;
-  std::size_t first_ = 0;  // the first's index among the nodes the policy keeps
-  std::vector<Node> own_;  // unless the policy keeps them
-  std::vector<Ref> refs_;
 };
 
 }  // namespace mga
