@@ -21,7 +21,7 @@ namespace {
 using namespace mga::test;
 namespace fs = std::filesystem;
 
-const std::string kBaseline(mga::policy_with(&mga::PolicyTraits::baseline));
+const std::string kBaseline(mga::policy_with(mga::Role::baseline));
 
 // /proc/self/status holds other bytes in every process that reads it (its pid,
 // its memory): to the workers it is a dataset replaced after the parent read it.

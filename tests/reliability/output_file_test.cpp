@@ -168,7 +168,7 @@ TEST(OutputFile, FileSizeLimitIsOneLineAndNoTemporaryFile) {
   TempDir dir;
   const std::string data = dir.write("names.txt", kNames);
   const std::vector<std::pair<std::string, unsigned long long>> cases = {
-      {"all", 8192}, {std::string(mga::policy_with(&mga::PolicyTraits::baseline)), 1024}};
+      {"all", 8192}, {std::string(mga::policy_with(mga::Role::baseline)), 1024}};
   for (const auto& [allocator, limit] : cases) {
     SCOPED_TRACE(allocator + " under a limit of " + std::to_string(limit) + " bytes");
     TempDir out;
