@@ -14,7 +14,6 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "allocators/mimalloc_api.hpp"
@@ -138,30 +137,8 @@ std::deque<UserMalloc>& user_mallocs() {
   return users;
 }
 
-std::string library_of(void* address) {
-  Dl_info info{};
-  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return "?";
-  return info.dli_fname;
-}
-
 std::string file_name(const std::string& path) {
   return std::filesystem::path(path).filename();
-}
-
-// Whether two paths name the same file (device and inode), whatever the names.
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code error;
-  return std::filesystem::equivalent(a, b, error);
-}
-
-// Whether the loaded library `library` itself defines `symbol`.
-bool defines(const std::string& library, std::string_view symbol) {
-  void* handle = dlopen(library.c_str(), RTLD_LAZY | RTLD_NOLOAD);
-  if (handle == nullptr) return false;
-  void* address = dlsym(handle, std::string(symbol).c_str());
-  const bool found = address != nullptr && library_of(address) == library;
-  dlclose(handle);
-  return found;
 }
 
 // The directories of $MGA_MALLOC_LIBRARY_PATH; none if it is unset or empty.
@@ -209,7 +186,7 @@ std::string builtin_name_of(const std::string& library) {
   const std::string file = file_name(library);
   if (file.rfind("libc.so", 0) == 0) return glibc_fastbins_enabled() ? "glibc" : "glibc-nofastbins";
   for (const auto& m : kMallocs)
-    if (!m.signature.empty() && defines(library, m.signature)) return std::string(m.name);
+    if (!m.signature.empty() && library_defines(library, m.signature)) return std::string(m.name);
   return file;
 }
 
@@ -239,8 +216,15 @@ const ProcessMalloc* find_process_malloc(std::string_view name) {
   return nullptr;
 }
 
+std::string quoted_for_message(std::string_view text) {
+  std::string shown(text.substr(0, 60));
+  for (char& c : shown)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return "'" + shown + (text.size() > 60 ? "...'" : "'");
+}
+
 std::string user_malloc_name_problem(std::string_view name) {
-  const std::string quoted = "'" + std::string(name) + "'";
+  const std::string quoted = quoted_for_message(name);
   const bool plain = !name.empty() && name.size() <= 64 && name.front() != '.' &&
                      name.front() != '-' && std::all_of(name.begin(), name.end(), [](char c) {
                        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -251,10 +235,9 @@ std::string user_malloc_name_problem(std::string_view name) {
            " is not a plain name (1 to 64 letters, digits, '.', '_' or '-', not starting with "
            "'.' or '-')";
   }
-  if (name == "all") return "'all' means every process allocator; name the library otherwise";
+  if (name == "all") return "'all' is reserved for every process allocator";
   for (const auto& m : kMallocs)
-    if (m.name == name)
-      return quoted + " is a built-in process allocator; name the library otherwise";
+    if (m.name == name) return quoted + " is a built-in process allocator's name";
   return "";
 }
 
@@ -369,10 +352,32 @@ std::vector<std::pair<std::string, std::string>> allocator_library_versions() {
   return versions;
 }
 
+std::string library_of(const void* address) {
+  Dl_info info{};
+  if (address == nullptr || dladdr(address, &info) == 0 || info.dli_fname == nullptr) return "?";
+  return info.dli_fname;
+}
+
+bool library_defines(const std::string& library, std::string_view symbol) {
+  void* handle = dlopen(library.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return false;
+  void* address = dlsym(handle, std::string(symbol).c_str());
+  const bool found = address != nullptr && same_file(library_of(address), library);
+  dlclose(handle);
+  return found;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code error;
+  return std::filesystem::equivalent(a, b, error);
+}
+
 std::string file_sha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  return in.bad() || !in.eof() ? "" : sha256_hex(bytes);
+  if (!in) return "";
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return in.bad() ? "" : sha256_hex(bytes.str());
 }
 
 std::vector<std::pair<std::string, std::string>> malloc_library_context(const ProcessMalloc& m) {

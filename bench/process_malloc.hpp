@@ -63,6 +63,10 @@ struct MallocUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `text` in quotes for a one-line message: at most 60 characters, control
+// characters shown as '?'.
+std::string quoted_for_message(std::string_view text);
+
 // Why `name` cannot name a user allocator ("" if it can): it must be plain
 // ([A-Za-z0-9._-], not starting with '.' or '-', at most 64 characters) and
 // neither "all" nor a built-in's name.
@@ -124,6 +128,16 @@ ActiveMalloc checked_process_malloc(std::string_view requested);
 // JSON context. Best effort and quick: "unavailable" for a library that is not
 // installed, "unknown" where no version can be read.
 std::vector<std::pair<std::string, std::string>> allocator_library_versions();
+
+// The file of the loaded object that holds `address`, "?" if none does.
+std::string library_of(const void* address);
+
+// Whether the loaded library `library` itself defines `symbol` (not one of its
+// dependencies).
+bool library_defines(const std::string& library, std::string_view symbol);
+
+// Whether two paths name the same file (device and inode), whatever the names.
+bool same_file(const std::string& a, const std::string& b);
 
 // Lower-case hex SHA-256 of the file at `path`, "" if it cannot be read.
 std::string file_sha256(const std::string& path);
