@@ -10,12 +10,11 @@
 #pragma once
 
 #include <cstddef>
-#include <new>
 #include <string_view>
 
+#include "allocators/malloc_free_backend.hpp"
 #include "allocators/per_node.hpp"
 #include "allocators/private_library.hpp"
-#include "allocators/tsan_annotations.hpp"
 
 namespace mga {
 
@@ -43,7 +42,7 @@ inline const TbbmallocApi& tbbmalloc_api() {
   return api;
 }
 
-class TbbmallocBackend {
+class TbbmallocBackend : public MallocFreeBackend {
  public:
   static constexpr std::string_view name = "tbbmalloc";
   static constexpr std::string_view description =
@@ -52,28 +51,7 @@ class TbbmallocBackend {
   // not own its slab goes onto the slab's public free list.
   static constexpr PolicyTraits traits{.frees_per_node = true, .cross_thread_release = true};
 
-  TbbmallocBackend() : api_(tbbmalloc_api()) {}
-  TbbmallocBackend(const TbbmallocBackend&) = delete;
-  TbbmallocBackend& operator=(const TbbmallocBackend&) = delete;
-
-  void* allocate(std::size_t bytes) {
-    ++stats_.allocations;
-    stats_.bytes += bytes;
-    void* memory = api_.malloc(bytes);
-    if (memory == nullptr) throw std::bad_alloc();
-    tsan_allocated(memory);
-    return memory;
-  }
-  void deallocate(void* ptr, std::size_t /*bytes*/) {
-    ++stats_.frees;
-    tsan_freeing(ptr);
-    api_.free(ptr);
-  }
-  const AllocStats& stats() const { return stats_; }
-
- private:
-  const TbbmallocApi& api_;
-  AllocStats stats_;
+  TbbmallocBackend() : MallocFreeBackend(tbbmalloc_api().malloc, tbbmalloc_api().free) {}
 };
 
 using TbbmallocPolicy = PerNodePolicy<TbbmallocBackend>;
