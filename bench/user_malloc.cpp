@@ -270,11 +270,12 @@ MallocProbe probe_malloc_library(const std::string& path) {
     std::string key, value;
     fields >> key;
     std::getline(fields >> std::ws, value);
-    answers += key == "loaded" || key == "defines-malloc" || key == "malloc" || key == "new";
+    answers +=
+        key == "loaded" || key == "defines-malloc" || key == "malloc" || key == "operator-new";
     if (key == "loaded") probe.loaded = value == "1";
     if (key == "defines-malloc") probe.defines_malloc = value == "1";
     if (key == "malloc") probe.malloc_library = value;
-    if (key == "new") probe.new_library = value;
+    if (key == "operator-new") probe.new_library = value;
   }
   if (answers != 4)
     throw MallocUnavailable(
@@ -302,7 +303,7 @@ std::optional<int> run_malloc_probe_if_asked(int argc, char** argv) {
   std::printf("%.*sdefines-malloc %d\n", int(kProbeLine.size()), kProbeLine.data(), defines);
   std::printf("%.*smalloc %s\n", int(kProbeLine.size()), kProbeLine.data(),
               library_of(dlsym(RTLD_DEFAULT, "malloc")).c_str());
-  std::printf("%.*snew %s\n", int(kProbeLine.size()), kProbeLine.data(),
+  std::printf("%.*soperator-new %s\n", int(kProbeLine.size()), kProbeLine.data(),
               library_of(dlsym(RTLD_DEFAULT, "_Znwm")).c_str());
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
