@@ -5,8 +5,9 @@
 // under another name, which works and is told as that user allocator in the
 // process that runs on it.
 //
-// This program is its own probe and worker: main answers --malloc-probe as
-// bench_train's does, and --active-malloc ITEM as a worker checks its malloc.
+// reliability_tests is its own probe and worker: its main (main.cpp) answers
+// --malloc-probe as bench_train's does, and --active-malloc ITEM as a worker
+// checks its malloc.
 #include "bench/user_malloc.hpp"
 
 #include <dlfcn.h>
@@ -268,24 +269,3 @@ TEST_F(UserMallocFiles, BarePathIsNamedByItsFile) {
 }
 
 }  // namespace
-
-// The probe (as bench_train's main) and a worker's check: --active-malloc ITEM
-// adds ITEM like a worker, checks the process allocator, and prints
-// "NAME SOURCE SHA256"; a failed check is one stderr line and exit 1.
-int main(int argc, char** argv) {
-  if (const auto status = mga::run_malloc_probe_if_asked(argc, argv)) return *status;
-  if (argc == 3 && std::string(argv[1]) == "--active-malloc") {
-    try {
-      const mga::ProcessMalloc& m = mga::register_malloc_item(argv[2]);
-      const mga::ActiveMalloc active = mga::checked_process_malloc(m.name);
-      std::printf("%s %s %s\n", active.name.c_str(),
-                  std::string(mga::to_string(active.source)).c_str(), active.sha256.c_str());
-      return 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      return 1;
-    }
-  }
-  testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
