@@ -18,6 +18,7 @@
 
 #include "allocators/mimalloc_api.hpp"
 #include "allocators/tcmalloc_api.hpp"
+#include "bench/report.hpp"  // one_line
 #include "core/sha256.hpp"
 
 namespace mga {
@@ -102,13 +103,11 @@ constexpr ProcessMalloc kMallocs[] = {
 constexpr const ProcessMalloc& kTbbmalloc = kMallocs[5];
 constexpr const ProcessMalloc& kScudo = kMallocs[6];
 
-// The version in the real file name (libtbbmalloc_proxy.so.2.8: "2.8"):
-// tbbmalloc exports no version function.
+// The real file name, which carries the version (libtbbmalloc_proxy.so.2.8,
+// from oneTBB 2021.8): tbbmalloc exports no version function.
 std::string tbbmalloc_version() {
   try {
-    const std::string real = std::filesystem::canonical(preload_path(kTbbmalloc)).filename();
-    const auto so = real.find(".so.");
-    return so == std::string::npos ? "unknown" : real.substr(so + 4);
+    return std::filesystem::canonical(preload_path(kTbbmalloc)).filename();
   } catch (const std::exception&) {  // MallocUnavailable, or a file gone since
     return "unavailable";
   }
@@ -198,6 +197,9 @@ const ProcessMalloc* user_malloc_in(const std::string& library) {
 }
 
 }  // namespace
+
+MallocUnavailable::MallocUnavailable(const std::string& message)
+    : std::runtime_error(one_line(message)) {}
 
 std::span<const ProcessMalloc> process_mallocs() {
   return kMallocs;

@@ -58,9 +58,10 @@ const ProcessMalloc* find_process_malloc(std::string_view name);
 // A --malloc allocator that cannot be used, in one line (the caller exits 2):
 // a library that is not installed (the message names the Debian package), a
 // user library refused by verify_process_malloc, a malformed --malloc item or
-// malloc file (bench/user_malloc.hpp).
+// malloc file (bench/user_malloc.hpp). The message is kept on one line: a
+// newline in a path becomes the two characters \n (report.hpp's one_line).
 struct MallocUnavailable : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit MallocUnavailable(const std::string& message);
 };
 
 // `text` in quotes for a one-line message: at most 60 characters, control

@@ -104,6 +104,7 @@ TEST(MallocSpec, RefusedInOneLine) {
   expect_refused([&] { mga::parse_malloc_spec("x="); }, "path is empty");
   expect_refused([&] { mga::parse_malloc_spec("x=/opt/a:b.so"); }, "cannot hold ':'");
   expect_refused([&] { mga::parse_malloc_spec("x=/opt/a b.so"); }, "white space");
+  expect_refused([&] { mga::parse_malloc_spec("/opt/new\nline/libx.so\n"); }, "/opt/new\\nline");
   expect_refused([&] { mga::parse_malloc_spec("/opt/lib.so"); }, "give --malloc=NAME=PATH");
   expect_refused([&] { mga::parse_malloc_spec("/opt/lib-x.so"); }, "give --malloc=NAME=PATH");
   ASSERT_NE(builtin_preloading("libjemalloc.so.2"), nullptr);
