@@ -22,6 +22,7 @@
 #include "allocators/pool.hpp"
 #include "allocators/roles.hpp"
 #include "allocators/shared_ptr.hpp"
+#include "allocators/tbbmalloc.hpp"
 #include "allocators/tcmalloc.hpp"
 
 namespace mga {
@@ -39,6 +40,7 @@ using AllPolicies = std::tuple<NewDeletePolicy,
                                PmrPoolPolicy,
                                PmrPoolSyncPolicy,
                                TcmallocPolicy,
+                               TbbmallocPolicy,
                                ArenaScatteredPolicy,
                                ArenaCompactPolicy>;
 // clang-format on

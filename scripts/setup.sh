@@ -5,10 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libgoogle-perftools-dev: gperftools' headers (the tcmalloc policy);
-# libtcmalloc-minimal4: libtcmalloc_minimal.so.4 (the tcmalloc policy, --malloc=tcmalloc).
+# libtcmalloc-minimal4: libtcmalloc_minimal.so.4 (the tcmalloc policy, --malloc=tcmalloc);
+# libtbbmalloc2: libtbbmalloc.so.2 (the tbbmalloc policy) and libtbbmalloc_proxy.so.2
+# (--malloc=tbbmalloc); libclang-rt-14-dev: libFuzzer (scripts/fuzz.sh) and
+# scudo's libclang_rt.scudo_standalone-x86_64.so (--malloc=scudo).
 packages=(cmake g++ make curl libbenchmark-dev libgtest-dev libcli11-dev libmimalloc-dev
-  libjemalloc-dev libgoogle-perftools-dev libtcmalloc-minimal4 python3-matplotlib clang
-  libclang-rt-14-dev valgrind)
+  libjemalloc-dev libgoogle-perftools-dev libtcmalloc-minimal4 libtbbmalloc2 python3-matplotlib
+  clang libclang-rt-14-dev valgrind)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

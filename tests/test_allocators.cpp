@@ -1,6 +1,7 @@
 // Each policy's memory comes from the allocator it claims, and glibc malloc
-// stays the process allocator (linking mimalloc, jemalloc or tcmalloc would
-// silently replace it, and the `new` policy would measure them instead).
+// stays the process allocator (linking mimalloc, jemalloc, tcmalloc or
+// tbbmalloc's proxy would silently replace it, and the `new` policy would
+// measure them instead).
 //
 // tests/cli/check_process_malloc.py also runs the ProcessAllocator and
 // ApiPolicies tests with each process allocator of bench_train --malloc
@@ -11,10 +12,14 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "allocators/registry.hpp"
@@ -64,6 +69,47 @@ GlibcCounters glibc_counters() {
 // much, which this adds back.
 std::ptrdiff_t glibc_bytes_between(const GlibcCounters& before, const GlibcCounters& after) {
   return (after.in_use - before.in_use) + (after.foreign_break - before.foreign_break);
+}
+
+// The readable memory of this process when it is made (/proc/self/maps),
+// adjacent mappings joined.
+class ReadableMemory {
+ public:
+  ReadableMemory() {
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+      std::uintptr_t start = 0, end = 0;
+      char dash = 0;
+      std::string permissions;
+      std::istringstream fields(line);
+      fields >> std::hex >> start >> dash >> end >> permissions;
+      if (!fields || permissions.empty() || permissions[0] != 'r') continue;
+      if (!ranges_.empty() && ranges_.back().second == start) {
+        ranges_.back().second = end;
+      } else {
+        ranges_.emplace_back(start, end);
+      }
+    }
+  }
+  // Whether every byte from `first` to `last` is readable.
+  bool contains(std::uintptr_t first, std::uintptr_t last) const {
+    for (const auto& [start, end] : ranges_)
+      if (start <= first && last < end) return true;
+    return false;
+  }
+
+ private:
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> ranges_;
+};
+
+// Whether tbbmalloc handed out `block`. tbbmalloc reads the start of the
+// 16 KiB slab a block of its own would lie in, so it is asked only where that
+// memory is readable (a foreign block just after a guard page would crash it).
+bool tbbmalloc_owns(const ReadableMemory& readable, void* block) {
+  constexpr std::uintptr_t kSlabBytes = 16 * 1024;
+  const auto address = reinterpret_cast<std::uintptr_t>(block);
+  if (!readable.contains(address & ~(kSlabBytes - 1), address)) return false;
+  return tbbmalloc_api().safer_msize(block, nullptr) != 0;
 }
 
 std::uint64_t jemalloc_thread_allocated() {
@@ -126,6 +172,20 @@ TEST(ProcessAllocator, PlainMallocIsNotTcmallocs) {
   std::free(block);
 }
 
+TEST(ProcessAllocator, PlainMallocIsNotTbbmallocs) {
+  if (!preloaded().empty()) GTEST_SKIP() << preloaded() << " is preloaded";
+  TbbmallocPolicy policy;  // tbbmalloc has memory of its own to tell apart
+  void* node = &policy.node(policy.make());
+  void* block = std::malloc(64);
+  auto* object = new double[8];
+  const ReadableMemory readable;
+  EXPECT_TRUE(tbbmalloc_owns(readable, node));
+  EXPECT_FALSE(tbbmalloc_owns(readable, block));
+  EXPECT_FALSE(tbbmalloc_owns(readable, object));
+  delete[] object;
+  std::free(block);
+}
+
 // ---- the API policies, whatever the process allocator ----
 // (check_process_malloc.py runs these with each --malloc library preloaded)
 
@@ -162,6 +222,20 @@ TEST(ApiPolicies, TcmallocNodesAreTcmallocs) {
   std::free(block);
 }
 
+// tbbmalloc's nodes are tbbmalloc's. With libtbbmalloc_proxy preloaded, the
+// library the policy loads is the one under the proxy: plain malloc is
+// tbbmalloc's too.
+TEST(ApiPolicies, TbbmallocNodesAreTbbmallocs) {
+  TbbmallocPolicy policy;
+  const auto nodes = make_nodes(policy, 100);
+  void* block = plain_malloc(sizeof(Node));
+  const ReadableMemory readable;
+  for (void* node : nodes) EXPECT_TRUE(tbbmalloc_owns(readable, node));
+  const bool shared = dlsym(RTLD_DEFAULT, "__TBB_malloc_proxy") != nullptr;
+  EXPECT_EQ(tbbmalloc_owns(readable, block), shared);
+  std::free(block);
+}
+
 // jemalloc's nodes belong to the policy's arena of the linked private copy,
 // which no plain malloc reaches, even with Debian's libjemalloc.so.2 preloaded
 // (a second, separate jemalloc).
@@ -187,7 +261,7 @@ TEST(ApiPolicies, JemallocNodesAreInThePolicysOwnArena) {
 // Which allocator hands out a policy's nodes: the process allocator, unless
 // the policy calls a library through its own API. A new policy that does must
 // be listed here, or this test fails for it.
-enum class Owner { process_allocator, mimalloc, jemalloc, tcmalloc };
+enum class Owner { process_allocator, mimalloc, jemalloc, tcmalloc, tbbmalloc };
 template <class Policy>
 constexpr Owner kOwner = Owner::process_allocator;
 template <>
@@ -198,6 +272,8 @@ template <>
 constexpr Owner kOwner<JemallocPolicy> = Owner::jemalloc;
 template <>
 constexpr Owner kOwner<TcmallocPolicy> = Owner::tcmalloc;
+template <>
+constexpr Owner kOwner<TbbmallocPolicy> = Owner::tbbmalloc;
 
 using testing_support::AllPolicyTypes;
 using testing_support::PolicyNames;
@@ -216,6 +292,7 @@ TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator
   constexpr std::size_t kNodeBytes = kNodes * sizeof(Node);
   const MimallocApi& mimalloc = mimalloc_api();  // loaded before counting glibc's bytes
   const TcmallocApi& tcmalloc = tcmalloc_api();
+  tbbmalloc_api();
   std::vector<typename TypeParam::Ref> refs;  // a shared_ptr node lives as long as its handle
   std::vector<void*> nodes;
   refs.reserve(kNodes);
@@ -227,15 +304,18 @@ TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator
   for (const auto& ref : refs) nodes.push_back(&policy->node(ref));  // a store may have moved
   const std::ptrdiff_t glibc_bytes = glibc_bytes_between(glibc_before, glibc_counters());
   const std::uint64_t jemalloc_bytes = jemalloc_thread_allocated() - jemalloc_before;
-  int in_mimalloc = 0, in_tcmalloc = 0;
+  int in_mimalloc = 0, in_tcmalloc = 0, in_tbbmalloc = 0;
+  const ReadableMemory readable;
   for (void* node : nodes) {
     in_mimalloc += mimalloc.is_in_heap_region(node) ? 1 : 0;
     in_tcmalloc += tcmalloc.ownership(node) == MallocExtension_kOwned ? 1 : 0;
+    in_tbbmalloc += tbbmalloc_owns(readable, node) ? 1 : 0;
   }
 
   constexpr Owner owner = kOwner<TypeParam>;
   EXPECT_EQ(in_mimalloc, owner == Owner::mimalloc ? kNodes : 0);
   EXPECT_EQ(in_tcmalloc, owner == Owner::tcmalloc ? kNodes : 0);
+  EXPECT_EQ(in_tbbmalloc, owner == Owner::tbbmalloc ? kNodes : 0);
   if (owner == Owner::jemalloc) {
     EXPECT_GE(jemalloc_bytes, kNodeBytes);
   } else {
@@ -251,7 +331,7 @@ TYPED_TEST(Identity, NodesComeFromTheirAllocatorAndGlibcStaysTheProcessAllocator
     EXPECT_NE(library.find("libc.so"), std::string::npos) << symbol << " in " << library;
   }
   EXPECT_NE(library_of(dlsym(RTLD_DEFAULT, "_Znwm")).find("libstdc++"), std::string::npos);
-  for (const char* symbol : {"mi_malloc", "mallocx", "tc_malloc"})
+  for (const char* symbol : {"mi_malloc", "mallocx", "tc_malloc", "scalable_malloc"})
     EXPECT_EQ(dlsym(RTLD_DEFAULT, symbol), nullptr) << symbol << " is in the global scope";
   refs.clear();
   policy->release();

@@ -3,10 +3,12 @@
 
 Usage: check_process_malloc.py BENCH_TRAIN CORE_TESTS DATASET
 
+- The built-in list holds every library of issue 23 (tbbmalloc's proxy and
+  LLVM's scudo beside mimalloc, jemalloc and tcmalloc), each installed.
 - Each --malloc library, preloaded under core_tests: it is the process
   allocator (malloc, free, operator new), and the API policies still keep their
   nodes apart (mimalloc's in the policy's own heap, jemalloc's in the linked
-  private copy's arena, tcmalloc's in tcmalloc).
+  private copy's arena, tcmalloc's in tcmalloc, tbbmalloc's in tbbmalloc).
 - --malloc=all --allocator=all: one run per cell, each verified in its worker,
   the same output in all of them, and each run's malloc and traits in the JSON.
 - A single run restarts itself under --malloc and prints microgpt's output and
@@ -49,7 +51,8 @@ def check_preloaded_core_tests() -> None:
         result = run([CORE_TESTS, "--gtest_filter=ProcessAllocator.*:ApiPolicies.*"],
                      {"LD_PRELOAD": malloc["path"], "MGA_TEST_PRELOADED": malloc["path"]})
         for test in ["ProcessAllocator.PreloadedLibraryIsTheProcessAllocator",
-                     "ApiPolicies.MimallocNodesAreInThePolicysOwnHeap"]:
+                     "ApiPolicies.MimallocNodesAreInThePolicysOwnHeap",
+                     "ApiPolicies.TbbmallocNodesAreTbbmallocs"]:
             check(f"[       OK ] {test}" in result.stdout,
                   f"core_tests under {malloc['name']}: {test} ran\n{result.stdout[-3000:]}")
         print(f"core_tests with {malloc['path']} preloaded: OK")
@@ -69,7 +72,8 @@ def check_matrix(directory: Path) -> None:
         malloc = next(m for m in MALLOCS if m["name"] == r["malloc"])
         library = Path(r["malloc_library"])
         if malloc["preload"]:
-            check(library.name == malloc["preload"], f"{r['malloc']}: malloc_library {library}")
+            check(library.name == malloc["preload"] and library.samefile(malloc["path"]),
+                  f"{r['malloc']}: malloc_library {library}, listed {malloc['path']}")
         else:
             check(library.name.startswith("libc.so"), f"{r['malloc']}: malloc_library {library}")
         check(r["traits"] == traits[r["allocator"]], f"{r['allocator']}: traits in the JSON")
@@ -115,7 +119,10 @@ if __name__ == "__main__":
     missing = [m["name"] for m in MALLOCS if m["path"] is None]
     check(not missing, f"not installed: {missing} (scripts/setup.sh installs them)")
     PRELOADED = [m for m in MALLOCS if m["preload"]]
-    check(len(PRELOADED) >= 3, f"at least three preloadable mallocs, got {PRELOADED}")
+    files = [m["preload"] for m in PRELOADED]
+    check(files == ["libmimalloc.so.2", "libjemalloc.so.2", "libtcmalloc_minimal.so.4",
+                    "libtbbmalloc_proxy.so.2", "libclang_rt.scudo_standalone-x86_64.so"],
+          f"the preloaded libraries, in --malloc=all's order: {files}")
     check_bad_values()
     check_worker_verifies()
     check_single_run()

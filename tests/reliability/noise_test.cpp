@@ -1,0 +1,190 @@
+// Noise (issue 23 item 5, bench/noise.hpp): the flag rules on made-up
+// readings, the /proc and /sys readers on made-up files (missing, odd,
+// truncated), the JSON object and the worker's words, and the sleep fault
+// that the end-to-end test of the flags uses.
+#include "bench/noise.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/reliability/subprocess.hpp"
+
+namespace {
+
+using mga::CpuJiffies;
+using mga::Noise;
+using mga::test::TempDir;
+using Strings = std::vector<std::string>;
+namespace fs = std::filesystem;
+
+// A made-up root with `files` (relative path -> content).
+void write_files(const TempDir& root,
+                 const std::vector<std::pair<std::string, std::string>>& files) {
+  for (const auto& [relative, content] : files) {
+    fs::create_directories((root.path() / relative).parent_path());
+    root.write(relative, content);
+  }
+}
+
+const std::string kStat = "cpu  100 5 50 800 10 3 2 30 7 0\ncpu0 50 2 25 400 5 1 1 15 3 0\n";
+
+TEST(NoiseFlags, NoneForAQuietRun) {
+  EXPECT_EQ(mga::noise_flags(1.0, 0.0, 1.0, 2), Strings{});
+  EXPECT_EQ(mga::noise_flags(0.98, std::nullopt, std::nullopt, 2), Strings{});
+  // On the thresholds: not yet noise.
+  EXPECT_EQ(mga::noise_flags(0.90, 0.05, 2.5, 2), Strings{});
+}
+
+TEST(NoiseFlags, OneSentenceEach) {
+  EXPECT_EQ(mga::noise_flags(0.71, std::nullopt, std::nullopt, 2),
+            Strings{"the process ran 71% of its wall time: another process or the hypervisor "
+                    "held the CPU"});
+  EXPECT_EQ(mga::noise_flags(1.0, 0.12, std::nullopt, 2),
+            Strings{"the hypervisor stole 12% of the CPU time during the run"});
+  EXPECT_EQ(mga::noise_flags(1.0, std::nullopt, 3.9, 2),
+            Strings{"the machine was busy: load average 3.9 on 2 cores"});
+  EXPECT_EQ(mga::noise_flags(1.0, std::nullopt, 1.6, 1),
+            Strings{"the machine was busy: load average 1.6 on 1 core"});
+  EXPECT_EQ(mga::noise_flags(0.5, 0.2, 9.0, 4).size(), 3U);
+  EXPECT_EQ(mga::noise_flags(0.899, 0.051, 2.51, 2).size(), 3U) << "just past each threshold";
+}
+
+TEST(NoiseReaders, StealFractionIsADelta) {
+  const CpuJiffies start{30, 1000}, end{40, 1100};
+  EXPECT_DOUBLE_EQ(*mga::steal_fraction(start, end), 0.1);
+  EXPECT_FALSE(mga::steal_fraction(std::nullopt, end));
+  EXPECT_FALSE(mga::steal_fraction(start, std::nullopt));
+  EXPECT_FALSE(mga::steal_fraction(start, start)) << "no jiffy passed";
+  EXPECT_FALSE(mga::steal_fraction(end, start)) << "counters went backwards";
+}
+
+TEST(NoiseReaders, ProcStatAggregateLine) {
+  TempDir root;
+  write_files(root, {{"proc/stat", kStat}});
+  const auto jiffies = mga::read_cpu_jiffies(root.path());
+  ASSERT_TRUE(jiffies);
+  EXPECT_EQ(jiffies->steal, 30U);
+  EXPECT_EQ(jiffies->total, 1000U) << "guest and guest_nice are in user and nice already";
+  EXPECT_TRUE(mga::read_cpu_jiffies()) << "this machine's /proc/stat";
+}
+
+TEST(NoiseReaders, OddProcStatIsNull) {
+  EXPECT_FALSE(mga::read_cpu_jiffies("/nonexistent-root"));
+  for (const std::string odd : {"", "\n", "intr 1 2 3 4 5 6 7 8\n", "cpu 1 2 3 4 5 6 7\n",
+                                "cpu 1 2 3 x 5 6 7 8\n", "cpu0 1 2 3 4 5 6 7 8\n"}) {
+    TempDir root;
+    write_files(root, {{"proc/stat", odd}});
+    EXPECT_FALSE(mga::read_cpu_jiffies(root.path())) << "'" << odd << "'";
+  }
+}
+
+TEST(NoiseReaders, LoadAverage) {
+  TempDir root;
+  write_files(root, {{"proc/loadavg", "3.91 2.50 1.20 3/456 7890\n"}});
+  EXPECT_DOUBLE_EQ(*mga::read_load_average(root.path()), 3.91);
+  EXPECT_FALSE(mga::read_load_average("/nonexistent-root"));
+  for (const std::string odd : {"", "abc 1 2", "-1 0 0", "nan 1 1", "inf 1 1"}) {
+    TempDir bad;
+    write_files(bad, {{"proc/loadavg", odd}});
+    EXPECT_FALSE(mga::read_load_average(bad.path())) << "'" << odd << "'";
+  }
+}
+
+TEST(NoiseReaders, MachineState) {
+  using State = std::vector<std::pair<std::string, std::string>>;
+  TempDir full;
+  write_files(full, {{"proc/sys/kernel/randomize_va_space", "2\n"},
+                     {"sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n"},
+                     {"sys/devices/system/cpu/cpufreq/boost", "0\n"},
+                     {"proc/loadavg", "0.52 0.58 0.59 1/123 4567\n"}});
+  EXPECT_EQ(mga::machine_state(full.path()), (State{{"aslr", "2"},
+                                                    {"cpu_governor", "performance"},
+                                                    {"cpu_boost", "0"},
+                                                    {"load_average_start", "0.52"}}));
+  EXPECT_EQ(mga::machine_state("/nonexistent-root"), (State{{"aslr", "unreadable"},
+                                                            {"cpu_governor", "unavailable"},
+                                                            {"cpu_boost", "unavailable"},
+                                                            {"load_average_start", "unreadable"}}));
+  TempDir intel;  // no cpufreq/boost: intel_pstate's no_turbo, inverted; odd values refused
+  write_files(intel, {{"proc/sys/kernel/randomize_va_space", "7\n"},
+                      {"sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "a b\n"},
+                      {"sys/devices/system/cpu/intel_pstate/no_turbo", "1\n"},
+                      {"proc/loadavg", "busy\n"}});
+  EXPECT_EQ(mga::machine_state(intel.path()), (State{{"aslr", "unreadable"},
+                                                     {"cpu_governor", "unavailable"},
+                                                     {"cpu_boost", "0"},
+                                                     {"load_average_start", "unreadable"}}));
+}
+
+// The probe over a region: steal from the made-up /proc/stat's delta, the
+// load at the end, and a region spent asleep is held off the CPU.
+TEST(NoiseProbe, ReadsTheRegion) {
+  TempDir root;
+  write_files(root, {{"proc/stat", kStat}, {"proc/loadavg", "0.10 0 0 1/1 1\n"}});
+  const mga::NoiseProbe probe(root.path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  write_files(root, {{"proc/stat", "cpu  150 5 50 830 10 3 2 50 7 0\n"},
+                     {"proc/loadavg", "7.50 0 0 1/1 1\n"}});
+  const Noise noise = probe.stop(1, 2);
+  EXPECT_DOUBLE_EQ(*noise.steal_fraction, 0.2);
+  EXPECT_DOUBLE_EQ(*noise.load_average, 7.5);
+  EXPECT_GE(noise.cpu_seconds, 0);
+  EXPECT_LT(noise.cpu_fraction, 0.5) << "asleep, it used (almost) no CPU";
+  ASSERT_EQ(noise.flags.size(), 3U);
+  EXPECT_EQ(noise.flags[2], "the machine was busy: load average 7.5 on 2 cores");
+
+  const Noise unreadable = mga::NoiseProbe("/nonexistent-root").stop(1, 2);
+  EXPECT_FALSE(unreadable.steal_fraction);
+  EXPECT_FALSE(unreadable.load_average);
+}
+
+TEST(NoiseJson, ObjectAndWords) {
+  Noise noise{.cpu_seconds = 1.5,
+              .cpu_fraction = 0.75,
+              .steal_fraction = 0.125,
+              .load_average = std::nullopt,
+              .flags = {"a \"quoted\" flag"}};
+  EXPECT_EQ(mga::noise_json(noise),
+            "{\"cpu_seconds\": 1.5, \"cpu_fraction\": 0.75, \"steal_fraction\": 0.125, "
+            "\"load_average\": null, \"flags\": [\"a \\\"quoted\\\" flag\"]}");
+  EXPECT_EQ(mga::noise_json(Noise{}),
+            "{\"cpu_seconds\": 0, \"cpu_fraction\": 0, \"steal_fraction\": null, "
+            "\"load_average\": null, \"flags\": []}");
+
+  EXPECT_EQ(mga::noise_words(noise), "1.5 0.75 0.125 -");
+  const auto back = mga::parse_noise_words(mga::noise_words(noise), 2);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->cpu_seconds, 1.5);
+  EXPECT_EQ(back->steal_fraction, 0.125);
+  EXPECT_FALSE(back->load_average);
+  EXPECT_EQ(back->flags, mga::noise_flags(0.75, 0.125, std::nullopt, 2)) << "flags recomputed";
+  for (const std::string bad :
+       {"", "1 2 3", "1 2 3 4 5", "x 1 - -", "1 -1 - -", "1 1 nan -", "- 1 - -", "1 1 0.1x -"})
+    EXPECT_FALSE(mga::parse_noise_words(bad, 2)) << "'" << bad << "'";
+}
+
+TEST(NoiseFault, SleepAfterEachStepAsLongAsTheStepTook) {
+  using Clock = std::chrono::steady_clock;
+  Strings printed;
+  const mga::LineSink print = [&](const std::string& line) { printed.push_back(line); };
+  const mga::LineSink unchanged = mga::with_noise_fault("crash", print);
+  unchanged("step    1 /    1 | loss 3.0000");
+  EXPECT_EQ(printed, Strings{"step    1 /    1 | loss 3.0000"});
+
+  printed.clear();
+  const mga::LineSink sleepy = mga::with_noise_fault(mga::kSleepFault, print);
+  sleepy("num params: 1");
+  const auto step_start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the "step"
+  const auto step_end = Clock::now();
+  sleepy("step    1 /    1 | loss 3.0000");
+  EXPECT_GE(Clock::now() - step_end, step_end - step_start) << "slept at least as long";
+  EXPECT_EQ(printed, (Strings{"num params: 1", "step    1 /    1 | loss 3.0000"}));
+}
+
+}  // namespace
