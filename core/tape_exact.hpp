@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "core/model.hpp"
-#include "core/python_pow.hpp"
+#include "core/ops.hpp"
 #include "core/tape.hpp"
 
 namespace mga {
@@ -139,14 +139,16 @@ class TapeExactBackward {
                             double* dlogits) {
     const double* e = r + s.exps;
     const double total = r[s.ce], inv_total = r[s.ce + 1];
-    const double dlog = 0.0 + -1.0 * dloss;                       // loss = log(p) * -1
-    const double dprob = 0.0 + (1 / r[s.probs + target]) * dlog;  // log(p)
-    const double de_target = 0.0 + inv_total * dprob;             // p = e_target * inv_total
+    const double p = r[s.probs + target], log_p = -r[s.ce + 2];
+    const double dlog = 0.0 + -1.0 * dloss;  // loss = log(p) * -1
+    const double dprob = 0.0 + ops::Log::local_grad(p, log_p) * dlog;
+    const double de_target = 0.0 + inv_total * dprob;  // p = e_target * inv_total
     const double dinv = 0.0 + e[target] * dprob;
-    const double dtotal = 0.0 + (-1.0 * python_pow(total, -2.0)) * dinv;  // inv = total**-1
+    const double dtotal = 0.0 + ops::Pow{-1.0}.local_grad(total, inv_total) * dinv;  // total**-1
     for (int o = 0; o < s.vocab; ++o) {
       const double de = (o == target ? de_target : 0.0) + 1.0 * dtotal;  // total = sum(exps)
-      dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                        // e = exp(logit - max)
+      // e = exp(logit - max), whose local gradient is e (ops::Exp); logit - max is logit + -max
+      dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);
     }
   }
 
@@ -164,7 +166,7 @@ class TapeExactBackward {
     std::fill_n(g + d.dhp, s.hidden, 0.0);
     rows_to_dx(p + m.mlp_fc2.first, s.hidden, descending(s.embd), s.embd, g + d.dx2, g + d.dhp);
     for (int o = 0; o < s.hidden; ++o)
-      g[d.dhp + o] = 0.0 + (r[a.hp + o] > 0 ? 1.0 : 0.0) * g[d.dhp + o];
+      g[d.dhp + o] = 0.0 + ops::Relu::local_grad(r[a.hp + o], r[a.h + o]) * g[d.dhp + o];
     std::fill_n(g + s.dxn, s.embd, 0.0);
     rows_to_dx(p + m.mlp_fc1.first, s.embd, descending(s.hidden), s.hidden, g + d.dhp, g + s.dxn);
     rmsnorm(s, r + a.x1, r + a.norms + 2, g + s.dxn, g + d.dx1);
@@ -231,7 +233,7 @@ class TapeExactBackward {
       dx[i] += norm[1] * dout[i];
       dscale += x[i] * dout[i];
     }
-    const double dms_eps = 0.0 + (-0.5 * python_pow(norm[0], -1.5)) * dscale;
+    const double dms_eps = 0.0 + ops::Pow{-0.5}.local_grad(norm[0], norm[1]) * dscale;
     const double dms = 0.0 + s.inv_embd * (0.0 + 1.0 * dms_eps);
     for (int i = 0; i < s.embd; ++i) {  // x_i * x_i: x_i is both children
       const double dsquare = 0.0 + 1.0 * dms;
@@ -254,7 +256,7 @@ class TapeExactBackward {
       const int hs = h * s.head_dim;
       const double* e = net.attention_exps(l, pos) + h * (pos + 1);
       const double* w = net.attention_weights(l, pos) + h * (pos + 1);
-      const double total = r[a.att_total + h], inv_total = python_pow(total, -1.0);
+      const double total = r[a.att_total + h], inv_total = ops::Pow{-1.0}.value(total);
       std::fill_n(gw_.begin(), pos + 1, 0.0);
       for (int j = s.head_dim - 1; j >= 0; --j) {
         for (int t = pos; t >= 0; --t) {
@@ -265,7 +267,7 @@ class TapeExactBackward {
         }
       }
       // w_t = e_t * total**-1 (a ** node per t), total = sum(e), e_t = exp(logit_t - max)
-      const double dinv_local = -1.0 * python_pow(total, -2.0);
+      const double dinv_local = ops::Pow{-1.0}.local_grad(total, inv_total);
       double dtotal = 0.0;
       for (int t = pos; t >= 0; --t) {
         gdot_[t] = 0.0 + inv_total * gw_[t];  // d/de_t, first term

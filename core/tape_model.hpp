@@ -71,9 +71,7 @@ class TapeTrainer {
 
     const auto t0 = Clock::now();
     net_.forward(w_.data(), tokens_.data(), 0, n);
-    double total = 0;  // sum(losses), from 0 as Python's sum()
-    for (int pos = 0; pos < n; ++pos) total += net_.cross_entropy(pos, tokens_[pos + 1]);
-    const double loss = total * (1.0 / n);
+    const double loss = net_.loss(tokens_.data(), n);
     const auto t1 = Clock::now();
     phases.forward += seconds(t1 - t0);
 
@@ -83,7 +81,6 @@ class TapeTrainer {
       backward_.run(net_, p_.data(), dp_.data(), tokens_, n);
     }
     phases.backward += seconds(Clock::now() - t1);
-    ops_ += std::uint64_t(n) * ops_per_position() + 1;
     return loss;
   }
 
@@ -123,8 +120,8 @@ class TapeTrainer {
     return Mode == TapeMode::fast ? in_layout_order(dp_)
                                   : std::vector<double>(dp_.begin(), dp_.end());
   }
-  // Fused operations run by training, the tape's counterpart of graph nodes.
-  std::uint64_t nodes_created() const { return ops_; }
+  // Fused operations run so far (TapeGpt::fused_ops), the tape's counterpart of graph nodes.
+  std::uint64_t nodes_created() const { return net_.fused_ops(); }
   // Not counted: training allocates nothing after the construction, unless a
   // document is longer than the data's longest (sampling may grow the KV cache).
   AllocStats alloc_stats() const { return {}; }
@@ -144,11 +141,6 @@ class TapeTrainer {
   static int training_positions(const Dataset& data, const ModelConfig& model) {
     return int(std::min<std::size_t>(std::size_t(model.block_size), data.docs.longest() + 1));
   }
-
-  // Per position: embedding, rmsnorm, per layer rmsnorm, qkv, attention, wo,
-  // add, rmsnorm, fc1, relu, fc2, add, then lm_head and cross-entropy; and
-  // the step's mean.
-  int ops_per_position() const { return 4 + 10 * config_.model.n_layer; }
 
   template <class Vector>
   std::vector<double> in_layout_order(const Vector& tape_order) const {
@@ -192,7 +184,6 @@ class TapeTrainer {
   Backward backward_;
   std::vector<int> tokens_;
   std::vector<double> logits_, weights_;
-  std::uint64_t ops_ = 0;
 };
 
 // microgpt.py on a tape: run_microgpt's program, printed lines, rng draws and

@@ -141,8 +141,7 @@ class Trainer {
       std::vector<double> weights;
       for (int pos = 0; pos < config_.model.block_size; ++pos) {
         auto logits = model_.forward(graph_, token_id, pos, kv);
-        for (Ref& l : logits) l = graph_.div(l, temperature);
-        auto probs = Gpt<Policy>::softmax(graph_, logits);
+        auto probs = Gpt<Policy>::sampling_probabilities(graph_, logits, temperature);
         weights.clear();
         for (const Ref& p : probs) weights.push_back(graph_.node(p).data);
         token_id = int(rng.choose(weights));
