@@ -65,6 +65,17 @@ class TapeGpt {
   double* qkv(int layer, int pos) { return cache_.data() + cache_offset(layer, pos); }
   double* dqkv(int layer, int pos) { return dcache_.data() + cache_offset(layer, pos); }
 
+  // The same, as the kernels read them: activation (or gradient) `offset` of
+  // every position of the last forward, and a layer's cache from position pos.
+  simd::Strided<double> activations(int offset) {
+    return {record(first_) + offset, std::size_t(shape_.record)};
+  }
+  simd::Strided<double> gradients(int offset) {
+    return {grad(first_) + offset, std::size_t(shape_.grad_record)};
+  }
+  simd::Strided<double> cache(int layer, int pos) { return {qkv(layer, pos), shape_.kv_stride}; }
+  simd::Strided<double> dcache(int layer, int pos) { return {dqkv(layer, pos), shape_.kv_stride}; }
+
   // gpt(token_id, pos_id, keys, values) for positions [first, end) of one
   // document, tokens[k] at position first + k, with weights w (tape order):
   // fills their records and the cache (positions before `first` must be in
@@ -74,16 +85,14 @@ class TapeGpt {
     reserve(first, end);
     first_ = first;
     const TapeShape& s = shape_;
-    const std::size_t rec = std::size_t(s.record);
     const int n = end - first;
-    double* r0 = record(first);
     const auto at_each_position = [&](auto&& op) {  // op(pos, its record)
       for (int pos = first; pos < end; ++pos) op(pos, record(pos));
       fused_ops_ += std::uint64_t(n);
     };
-    const auto matmul = [&](const double* wt, int rows, const double* xs, std::size_t xstride,
-                            int cols, double* outs, std::size_t ostride) {
-      simd::matmul(wt, rows, xs, xstride, cols, outs, ostride, n);
+    const auto matmul = [&](const TapeShape::TapeMatrix& m, simd::Strided<const double> xs,
+                            simd::Strided<double> outs) {
+      simd::matmul(m.in(w), xs, outs, n);
       fused_ops_ += std::uint64_t(n);
     };
     at_each_position([&](int pos, double* r) {  // wte[token] + wpe[pos]
@@ -97,24 +106,24 @@ class TapeGpt {
       const auto& p = s.layer_params[l];
       at_each_position(
           [&](int, double* r) { rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms); });
-      matmul(w + p.qkv, s.qkv_p, r0 + a.xn1, rec, s.embd, qkv(l, first), s.kv_stride);
+      matmul(p.qkv, activations(a.xn1), cache(l, first));
       at_each_position([&](int pos, double* r) { attention(l, pos, r); });
-      matmul(w + p.wo, s.embd_p, r0 + a.xa, rec, s.embd, r0 + a.x1, rec);
+      matmul(p.wo, activations(a.xa), activations(a.x1));
       at_each_position([&](int, double* r) {  // wo(xa) + x
         const double* x = r + s.layer_input(l);
         for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];
       });
       at_each_position([&](int, double* r) { rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2); });
-      matmul(w + p.fc1, s.hidden_p, r0 + a.xn2, rec, s.embd, r0 + a.hp, rec);
+      matmul(p.fc1, activations(a.xn2), activations(a.hp));
       at_each_position([&](int, double* r) {  // relu
         simd::where_positive(r + a.hp, r + a.hp, r + a.h, s.hidden_p);
       });
-      matmul(w + p.fc2, s.embd_p, r0 + a.h, rec, s.hidden, r0 + a.x2, rec);
+      matmul(p.fc2, activations(a.h), activations(a.x2));
       at_each_position([&](int, double* r) {  // fc2 + x1
         for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];
       });
     }
-    matmul(w + s.lm_head, s.vocab_p, r0 + s.layer_input(s.layers), rec, s.embd, r0 + s.exps, rec);
+    matmul(s.lm_head, activations(s.layer_input(s.layers)), activations(s.exps));
   }
 
   // -log(softmax(logits)[target]) of position pos, a fused op; the logits become exps.

@@ -155,8 +155,8 @@ TEST(FusedKernels, MatmulIsTheGraphsRowsBitForBit) {
     for (int o = 0; o < rows; ++o) {
       for (int i = 0; i < cols; ++i) wt[std::size_t(i) * rows_p + o] = w[std::size_t(o) * cols + i];
     }
-    simd::matmul(wt.data(), rows_p, x.data(), std::size_t(cols), cols, outs.data(),
-                 std::size_t(rows_p), positions);
+    simd::matmul({wt.data(), rows_p, cols}, {x.data(), std::size_t(cols)},
+                 {outs.data(), std::size_t(rows_p)}, positions);
 
     std::vector<Node> w_nodes(w.size()), x_nodes(x.size());
     for (std::size_t k = 0; k < w.size(); ++k) w_nodes[k].data = w[k];
