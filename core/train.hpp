@@ -196,9 +196,9 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
 
   const AllocStats alloc_before = trainer.alloc_stats();
   const std::uint64_t nodes_before = trainer.nodes_created();
-  // `losses` grows unreserved, as when results/ was measured: its growth past
-  // 1 KB makes glibc consolidate the nodes freed into its fastbins, and without
-  // that `new` trains 12% slower (README, Performance).
+  // `losses` grows unreserved: its growth past 1 KB makes glibc consolidate
+  // the nodes freed into its fastbins, which decides where the `new`
+  // baseline's next nodes go; reserving it would change what `new` measures.
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
     const auto doc = data.docs[order[std::size_t(step) % order.size()]];
