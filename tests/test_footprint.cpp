@@ -31,6 +31,12 @@ const Dataset& documents() {
   return data;
 }
 
+RunConfig config_of(const ModelConfig& model) {
+  RunConfig config;
+  config.model = model;
+  return config;
+}
+
 int positions_of(const ModelConfig& model, std::span<const std::uint32_t> doc) {
   return int(std::min<std::size_t>(std::size_t(model.block_size), doc.size() + 1));
 }
@@ -38,10 +44,8 @@ int positions_of(const ModelConfig& model, std::span<const std::uint32_t> doc) {
 TEST(NodesPerStep, CountedPiecesEqualARealStepAndSample) {
   const Dataset& data = documents();
   for (const ModelConfig& model : shapes()) {
-    RunConfig config;
-    config.model = model;
     auto rng = make_rng(RngKind::python, 42);
-    Trainer<ArenaPolicy> trainer(data, config, *rng);
+    Trainer<ArenaPolicy> trainer(data, config_of(model), *rng);
     PhaseSeconds phases;
     for (const auto doc : data.docs) {
       const int positions = positions_of(model, doc);
@@ -71,11 +75,9 @@ TEST(NodesPerStep, CountedPiecesEqualARealStepAndSample) {
 TEST(FusedOpsPerStep, CountedAsTheyRun) {
   const Dataset& data = documents();
   for (const ModelConfig& model : shapes()) {
-    RunConfig config;
-    config.model = model;
     auto rng = make_rng(RngKind::python, 42);
-    TapeTrainer<TapeMode::fast> fast(data, config, *rng);
-    TapeTrainer<TapeMode::exact> exact(data, config, *rng);
+    TapeTrainer<TapeMode::fast> fast(data, config_of(model), *rng);
+    TapeTrainer<TapeMode::exact> exact(data, config_of(model), *rng);
     PhaseSeconds phases;
     for (const auto doc : data.docs) {
       const std::uint64_t expected =
