@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/policy.hpp"
 #include "bench/output_file.hpp"  // write_file_atomically, for the JSON
 #include "bench/replicas.hpp"
 #include "core/engine.hpp"
+#include "core/policy.hpp"
 #include "core/train.hpp"
 
 namespace mga {
