@@ -32,9 +32,9 @@ class PerNodePolicy {
   PerNodePolicy& operator=(const PerNodePolicy&) = delete;
   ~PerNodePolicy() { release(); }
 
-  // The record is an array grown by hand, not push_back: where the compiler
-  // did not inline push_back, every policy but the arena paid for a call per
-  // node that has nothing to do with its allocator.
+  // The record is an array grown by hand, not push_back: a push_back the
+  // compiler leaves out of line would be a call per node that has nothing to
+  // do with the allocator being measured.
   Ref make() {
     Node* node = new (backend_.allocate(sizeof(Node))) Node;
     if (step_count_ == step_nodes_.size()) grow();

@@ -23,8 +23,8 @@
 #include <thread>
 #include <utility>
 
-#include "core/policy.hpp"
 #include "core/dataset.hpp"
+#include "core/policy.hpp"
 #include "core/train.hpp"
 
 namespace mga {

@@ -52,7 +52,7 @@ void set_node_counters(benchmark::State& state, std::uint64_t nodes) {
 // acc = Value(1); b = Value(0.5); for 1M: acc = acc.add(b).mul(b). All 2M+2
 // nodes stay alive through their children until the release, which for
 // shared_ptr is dropping `acc` (~SharedNode unrolls the 2M-deep chain).
-template <class Policy>
+template <AllocationPolicy Policy>
 void chain(benchmark::State& state) {
   using Ref = typename Policy::Ref;
   Policy policy;
@@ -159,7 +159,7 @@ const StepPattern* g_step_pattern = nullptr;  // set in main before any benchmar
 // them. Values are not computed: only allocation and linking are measured.
 // shared_ptr: the handles are dropped newest first, so each node dies as its
 // own handle goes (its parents are already gone), a free per node as elsewhere.
-template <class Policy>
+template <AllocationPolicy Policy>
 void step_graph(benchmark::State& state) {
   using Node = typename Policy::Node;
   using Ref = typename Policy::Ref;
@@ -201,7 +201,7 @@ void step_graph(benchmark::State& state) {
 // node (traits.frees_per_node) take part: the others can only free everything
 // since the last release in bulk, so one node per release would measure a
 // pointer reset or a whole heap created and destroyed per node, not a free.
-template <class Policy>
+template <AllocationPolicy Policy>
 void churn(benchmark::State& state) {
   using Node = typename Policy::Node;
   using Ref = typename Policy::Ref;

@@ -37,7 +37,7 @@ constexpr int kStepsPerRepetition = 256;  // about 0.6 s (arena) to 1.5 s (share
 
 bench::BenchDataset g_names;  // loaded in main before any benchmark runs
 
-template <class Policy>
+template <AllocationPolicy Policy>
 void train_steps(benchmark::State& state) {
   const Dataset& data = g_names.data;
   // As microgpt.py: one generator shuffles the documents, then draws the weights.

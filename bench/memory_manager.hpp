@@ -56,7 +56,7 @@ class PolicyMemoryManager final : public benchmark::MemoryManager {
 // Measures the policy's allocator calls across a benchmark's loop: construct it
 // before the loop, call end_iteration() after each iteration's release, and
 // finish() after the loop.
-template <class Policy>
+template <AllocationPolicy Policy>
 class AllocMeter {
  public:
   explicit AllocMeter(const Policy& policy)

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "bench/report.hpp"  // json_string
+#include "bench/json.hpp"
 
 namespace mga {
 

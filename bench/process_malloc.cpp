@@ -18,7 +18,7 @@
 
 #include "allocators/mimalloc_api.hpp"
 #include "allocators/tcmalloc_api.hpp"
-#include "bench/report.hpp"  // one_line
+#include "bench/text.hpp"
 #include "core/sha256.hpp"
 
 namespace mga {

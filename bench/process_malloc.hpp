@@ -59,7 +59,7 @@ const ProcessMalloc* find_process_malloc(std::string_view name);
 // a library that is not installed (the message names the Debian package), a
 // user library refused by verify_process_malloc, a malformed --malloc item or
 // malloc file (bench/user_malloc.hpp). The message is kept on one line: a
-// newline in a path becomes the two characters \n (report.hpp's one_line).
+// newline in a path becomes the two characters \n (bench/text.hpp's one_line).
 struct MallocUnavailable : std::runtime_error {
   explicit MallocUnavailable(const std::string& message);
 };

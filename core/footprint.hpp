@@ -1,15 +1,23 @@
 // How big a run is, from the model's shape alone: the nodes a step of the node
-// graph makes (exact: tests/reliability/memory_test.cpp counts them against
-// Graph::nodes_created() for several shapes), and upper estimates of a run's
-// peak memory, per engine, that bench_train uses to refuse runs that cannot
-// fit (the same test runs them and compares with the peak RSS measured).
+// graph makes, and upper estimates of a run's peak memory, per engine, that
+// bench_train uses to refuse runs that cannot fit (tests/test_footprint.cpp and
+// tests/reliability/memory_test.cpp compare both with real runs).
+//
+// The node counts are counted, not written down: each piece of Gpt (a row's
+// sum of products, rmsnorm, an attention head, a position's loss, ...) runs
+// once, at this shape's width, on a graph whose nodes all share one slot, and
+// the counts are put together as Gpt::forward, Gpt::loss and Trainer::sample
+// put the pieces together. That stays cheap for any shape bench_train takes
+// (a piece is at most a few rows wide), where building a step would not be.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <memory>
+#include <map>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "core/graph.hpp"
 #include "core/model.hpp"
@@ -19,29 +27,125 @@ namespace mga {
 
 namespace footprint_detail {
 
-// Nodes of Gpt::forward at every position but the attention over the KV cache
-// (which grows with the position): counted op by op from core/model.hpp and
-// the ops' desugaring in core/graph.hpp. A row of `cols` inputs makes
-// 2 * cols + 1 nodes (mul, Value(0), add, then mul and add per input); an
-// rmsnorm of n makes 3n + 6; a softmax of n makes 6n + 1.
-inline double forward_nodes_per_position(const ModelConfig& c, int vocab) {
-  const double e = c.n_embd, h = c.n_head, v = vocab;
-  const double rmsnorm = 3 * e + 6, row = 2 * e + 1;
-  const double layer = rmsnorm        // before attention
-                       + 3 * e * row  // query, key, value
-                       + e + h        // per head: softmax's +1, the weighted sums' Value(0)s
-                       + e * row + e  // attn_wo, residual
-                       + rmsnorm      // before the MLP
-                       + 4 * e * row + 4 * e         // mlp_fc1, relu
-                       + e * (8 * e + 1) + e;        // mlp_fc2 (rows of 4e inputs), residual
-  return e + rmsnorm + c.n_layer * layer + v * row;  // embeddings, rmsnorm, layers, lm_head
+// A policy whose nodes all share one slot: a Graph on it runs a piece of the
+// model at any width in constant memory, and counts the nodes it makes.
+class CountingPolicy {
+ public:
+  using Node = mga::Node;
+  using Ref = Node*;
+  static constexpr std::string_view name = "counting";
+  static constexpr std::string_view description = "every node in one slot, for counting";
+  static constexpr PolicyTraits traits{.single_thread_release_reason = "counts, frees nothing"};
+
+  Ref make() { return new (&slot_) Node; }
+  void release() {}
+  static Node& node(Ref ref) { return *ref; }
+  static Ref borrow(Node& node) { return &node; }
+  const AllocStats& stats() const { return stats_; }
+
+ private:
+  Node slot_;
+  AllocStats stats_;
+};
+
+using CountingGpt = Gpt<CountingPolicy>;
+using CountingGraph = Graph<CountingPolicy>;
+using Vector = CountingGpt::Vector;
+
+// The nodes piece(graph, x) makes, x a vector of `width` leaves.
+template <class Piece>
+double nodes_made(int width, Piece&& piece) {
+  CountingPolicy policy;
+  CountingGraph graph(policy);
+  Node leaf;
+  const Vector x(std::size_t(width), CountingPolicy::borrow(leaf));
+  piece(graph, x);
+  return double(graph.nodes_created());
 }
 
-// Attention nodes at position p (0-based) are (p + 1) * this: per key, a dot
-// product of head_dim (2 * head_dim + 1 nodes) scaled (2), its softmax share
-// (6) and its term of the weighted sums (2 * head_dim), for every head.
-inline double attention_nodes_per_key(const ModelConfig& c) {
-  return c.n_layer * (4.0 * c.n_embd + 9.0 * c.n_head);
+// The nodes of Gpt's pieces at one shape, each counted once.
+class PieceNodes {
+ public:
+  PieceNodes(const ModelConfig& c, int vocab)
+      : add_(nodes_made(1, [](CountingGraph& g, const Vector& x) { g.add(x[0], x[0]); })),
+        rmsnorm_(nodes_made(c.n_embd, CountingGpt::rmsnorm)),
+        residual_(nodes_made(
+            c.n_embd, [](CountingGraph& g, Vector x) { CountingGpt::add_in_place(g, x, x); })),
+        head_with_one_key_(head(c, 1)),
+        per_key_(head(c, 2) - head_with_one_key_),
+        position_loss_(nodes_made(
+            vocab, [](CountingGraph& g, const Vector& x) { CountingGpt::position_loss(g, x, 0); })),
+        sampling_(nodes_made(vocab, [](CountingGraph& g, Vector x) {
+          CountingGpt::sampling_probabilities(g, x, 0.5);
+        })) {}
+
+  double add() const { return add_; }            // one Graph::add: a node per embedding entry
+  double rmsnorm() const { return rmsnorm_; }    // Gpt::rmsnorm of n_embd
+  double residual() const { return residual_; }  // Gpt::add_in_place of n_embd
+  // Gpt::attention_head: besides the keys, and per key attended to.
+  double head_fixed() const { return head_with_one_key_ - per_key_; }
+  double head_per_key() const { return per_key_; }
+  double position_loss() const { return position_loss_; }  // Gpt::position_loss of vocab
+  double sampling() const { return sampling_; }            // Gpt::sampling_probabilities of vocab
+  // Gpt::relu_in_place of `width`.
+  double relu(int width) {
+    return counted(relus_, width,
+                   [](CountingGraph& g, Vector x) { CountingGpt::relu_in_place(g, x); });
+  }
+  // A row of Gpt::linear over `cols` inputs: Gpt::sum_of_products.
+  double row(int cols) {
+    return counted(rows_, cols, [cols](CountingGraph& g, const Vector& x) {
+      const auto xi = [&x](int i) -> const CountingPolicy::Ref& { return x[i]; };
+      CountingGpt::sum_of_products(g, cols, xi, xi);
+    });
+  }
+  // Gpt::mean of `n` losses.
+  static double mean(int n) { return nodes_made(n, CountingGpt::mean); }
+
+ private:
+  static double head(const ModelConfig& c, int keys) {
+    const int head_dim = c.n_embd / c.n_head;
+    return nodes_made(head_dim, [keys, head_dim](CountingGraph& g, const Vector& x) {
+      const std::vector<Vector> cache(std::size_t(keys), x);
+      Vector out;
+      CountingGpt::attention_head(g, x, cache, cache, 0, head_dim, out);
+    });
+  }
+
+  // nodes_made(width, piece), counted once per width.
+  template <class Piece>
+  static double counted(std::map<int, double>& by_width, int width, Piece&& piece) {
+    auto [at, fresh] = by_width.try_emplace(width, 0.0);
+    if (fresh) at->second = nodes_made(width, piece);
+    return at->second;
+  }
+
+  double add_, rmsnorm_, residual_, head_with_one_key_, per_key_, position_loss_, sampling_;
+  std::map<int, double> rows_, relus_;
+};
+
+// Nodes of Gpt::forward at one position, as it puts the pieces together: the
+// part the same at every position, and the attention's nodes per key a
+// position attends to (position p, from 0, attends to p + 1).
+struct ForwardNodes {
+  double fixed = 0;
+  double per_key = 0;
+};
+inline ForwardNodes forward_nodes(const ModelConfig& c, int vocab, PieceNodes& pieces) {
+  const ParamLayout layout(c, vocab);
+  ForwardNodes nodes;
+  nodes.fixed = c.n_embd * pieces.add() + pieces.rmsnorm();  // embeddings, rmsnorm
+  for (const auto& layer : layout.layers) {
+    // Every row of every matrix, one sum of products each.
+    for (const Matrix* m : {&layer.attn_wq, &layer.attn_wk, &layer.attn_wv, &layer.attn_wo,
+                            &layer.mlp_fc1, &layer.mlp_fc2})
+      nodes.fixed += m->rows * pieces.row(m->cols);
+    nodes.fixed += 2 * pieces.rmsnorm() + 2 * pieces.residual() + pieces.relu(layer.mlp_fc1.rows) +
+                   c.n_head * pieces.head_fixed();
+    nodes.per_key += c.n_head * pieces.head_per_key();
+  }
+  nodes.fixed += layout.lm_head.rows * pieces.row(layout.lm_head.cols);
+  return nodes;
 }
 
 inline double triangle(double n) {
@@ -50,23 +154,25 @@ inline double triangle(double n) {
 
 }  // namespace footprint_detail
 
-// Nodes of one training step (Trainer::train_step) over `positions`
-// positions: forward, softmax (6V + 1) and -log p (3) per position, then the
-// mean of the losses (sum: n + 1, times 1/n: 2).
+// Nodes of one training step (Trainer::train_step, Gpt::loss) over
+// `positions` positions: each position's forward and loss, then their mean.
 inline double graph_nodes_per_training_step(const ModelConfig& c, int vocab, int positions) {
   using namespace footprint_detail;
+  PieceNodes pieces(c, vocab);
+  const ForwardNodes forward = forward_nodes(c, vocab, pieces);
   const double n = positions;
-  return n * (forward_nodes_per_position(c, vocab) + 6.0 * vocab + 4) +
-         attention_nodes_per_key(c) * triangle(n) + n + 3;
+  return n * (forward.fixed + pieces.position_loss()) + forward.per_key * triangle(n) +
+         PieceNodes::mean(positions);
 }
 
-// Nodes of one sample (Trainer::sample) that runs `positions` positions:
-// forward, logits / temperature (2V) and softmax (6V + 1) per position.
+// Nodes of one sample (Trainer::sample) that runs `positions` positions: each
+// position's forward and sampling probabilities.
 inline double graph_nodes_per_sample(const ModelConfig& c, int vocab, int positions) {
   using namespace footprint_detail;
+  PieceNodes pieces(c, vocab);
+  const ForwardNodes forward = forward_nodes(c, vocab, pieces);
   const double n = positions;
-  return n * (forward_nodes_per_position(c, vocab) + 8.0 * vocab + 1) +
-         attention_nodes_per_key(c) * triangle(n);
+  return n * (forward.fixed + pieces.sampling()) + forward.per_key * triangle(n);
 }
 
 // ---- memory ------------------------------------------------------------------

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -12,9 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/policy.hpp"
 #include "core/enum_names.hpp"
 #include "core/node.hpp"
+#include "core/ops.hpp"
+#include "core/policy.hpp"
 #include "core/python_pow.hpp"
 
 namespace mga {
@@ -49,35 +50,13 @@ class Graph {
   // Value (`x + 1e-5`, `x * -1`, `0 + x` in sum()), so they are real nodes here too.
   Ref constant(double x) { return make(x, 0, nullptr, nullptr); }
 
-  // ---- the ops of microgpt.py's Value, one node each ----
-  Ref add(const Ref& a, const Ref& b) {
-    const Ref kids[2] = {a, b};
-    const double grads[2] = {1.0, 1.0};
-    return make(node(a).data + node(b).data, 2, kids, grads);
-  }
-  Ref mul(const Ref& a, const Ref& b) {
-    const Ref kids[2] = {a, b};
-    const double grads[2] = {node(b).data, node(a).data};
-    return make(node(a).data * node(b).data, 2, kids, grads);
-  }
-  Ref pow(const Ref& a, double exponent) {  // Python's float ** is libm's pow: python_pow
-    const double grads[1] = {exponent * python_pow(node(a).data, exponent - 1)};
-    return make(python_pow(node(a).data, exponent), 1, &a, grads);
-  }
-  Ref log(const Ref& a) {
-    const double grads[1] = {1 / node(a).data};
-    return make(std::log(node(a).data), 1, &a, grads);
-  }
-  Ref exp(const Ref& a) {
-    const double e = std::exp(node(a).data);  // microgpt.py calls math.exp twice: same bits
-    const double grads[1] = {e};
-    return make(e, 1, &a, grads);
-  }
-  Ref relu(const Ref& a) {
-    const double x = node(a).data;
-    const double grads[1] = {x > 0 ? 1.0 : 0.0};
-    return make(x > 0 ? x : 0.0, 1, &a, grads);
-  }
+  // ---- the ops of microgpt.py's Value (core/ops.hpp), one node each ----
+  Ref add(const Ref& a, const Ref& b) { return binary<ops::Add>(a, b); }
+  Ref mul(const Ref& a, const Ref& b) { return binary<ops::Mul>(a, b); }
+  Ref pow(const Ref& a, double exponent) { return unary(ops::Pow{exponent}, a); }
+  Ref log(const Ref& a) { return unary(ops::Log{}, a); }
+  Ref exp(const Ref& a) { return unary(ops::Exp{}, a); }
+  Ref relu(const Ref& a) { return unary(ops::Relu{}, a); }
 
   // ---- Python operators that desugar into the ops above ----
   Ref add(const Ref& a, double c) { return add(a, constant(c)); }     // a + c
@@ -131,6 +110,21 @@ class Graph {
  private:
   static constexpr bool kPolicyKnowsCreationOrder = KnowsCreationOrder<Policy>;
 
+  template <class Op>
+  Ref unary(const Op& op, const Ref& a) {
+    const double x = node(a).data;
+    const double out = op.value(x);
+    const double grads[1] = {op.local_grad(x, out)};
+    return make(out, 1, &a, grads);
+  }
+  template <class Op>
+  Ref binary(const Ref& a, const Ref& b) {
+    const double x = node(a).data, y = node(b).data;
+    const Ref kids[2] = {a, b};
+    const std::array<double, 2> grads = Op::local_grads(x, y);
+    return make(Op::value(x, y), 2, kids, grads.data());
+  }
+
   Ref make(double data, std::uint32_t n_children, const Ref* kids, const double* grads) {
     Ref ref = policy_.make();
     Node& made = node(ref);
@@ -168,8 +162,9 @@ class Graph {
   // Unless VisitLeaves, a leaf is skipped without being read (its parent's
   // leaf_children bit tells): the chain rule never propagates from a leaf, so
   // leaving leaves out of the order changes no bit of any gradient.
-  // The stack and the order are arrays grown by hand: this is the hottest loop
-  // of the program, and an out-of-line push_back here once doubled its time.
+  // The stack and the order are arrays grown by hand, so that nothing but a
+  // compare and a store stays in this, the hottest loop of the program (a
+  // push_back the compiler leaves out of line is a call per node).
   template <bool VisitLeaves, class FirstVisit>
   void depth_first(Node* root, FirstVisit&& first_visit) {
     // Local copies of the arrays' pointers: the compiler cannot prove that the

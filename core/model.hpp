@@ -117,35 +117,19 @@ class Gpt {
       auto [q, k, v] = query_key_value(g, x, layer, kv.keys[li].empty());
       kv.keys[li].push_back(std::move(k));
       kv.values[li].push_back(std::move(v));
-      const auto& keys = kv.keys[li];
-      const auto& values = kv.values[li];
       Vector x_attn;
       x_attn.reserve(config_.n_embd);
-      for (int h = 0; h < config_.n_head; ++h) {
-        const int hs = h * head_dim;
-        Vector attn_logits;
-        for (std::size_t t = 0; t < keys.size(); ++t) {
-          Ref dot = g.add(g.mul(q[hs], keys[t][hs]), 0.0);
-          for (int j = 1; j < head_dim; ++j) dot = g.add(dot, g.mul(q[hs + j], keys[t][hs + j]));
-          attn_logits.push_back(g.div(dot, python_pow(double(head_dim), 0.5)));
-        }
-        Vector attn_weights = softmax(g, attn_logits);
-        for (int j = 0; j < head_dim; ++j) {
-          Ref out = g.add(g.mul(attn_weights[0], values[0][hs + j]), 0.0);
-          for (std::size_t t = 1; t < values.size(); ++t) {
-            out = g.add(out, g.mul(attn_weights[t], values[t][hs + j]));
-          }
-          x_attn.push_back(out);
-        }
+      for (int hs = 0; hs < config_.n_embd; hs += head_dim) {
+        attention_head(g, q, kv.keys[li], kv.values[li], hs, head_dim, x_attn);
       }
       x = linear(g, x_attn, layer.attn_wo);
-      for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
+      add_in_place(g, x, x_residual);
       x_residual = x;
       x = rmsnorm(g, x);
       x = linear(g, x, layer.mlp_fc1);
-      for (Ref& xi : x) xi = g.relu(xi);
+      relu_in_place(g, x);
       x = linear(g, x, layer.mlp_fc2);
-      for (int i = 0; i < config_.n_embd; ++i) x[i] = g.add(x[i], x_residual[i]);
+      add_in_place(g, x, x_residual);
     }
     return linear(g, x, layout_.lm_head, first_logit);
   }
@@ -156,10 +140,35 @@ class Gpt {
   Ref loss(Graph<Policy>& g, const std::vector<int>& tokens, int n, KvCache& kv,
            Vector& losses) const {
     for (int pos = 0; pos < n; ++pos) {
-      auto probs = softmax(g, forward(g, tokens[pos], pos, kv, tokens[pos + 1]));
-      losses.push_back(g.neg(g.log(probs[tokens[pos + 1]])));
+      const int target = tokens[pos + 1];
+      losses.push_back(position_loss(g, forward(g, tokens[pos], pos, kv, target), target));
     }
-    return g.mul(g.sum(losses), 1.0 / n);
+    return mean(g, losses);
+  }
+
+  // ---- the pieces of the model, static so that core/footprint.hpp can count
+  // the nodes each makes by running it ----
+
+  // sum(a(i) * b(i) for i in range(n)), where nearly all of a step's nodes
+  // are made: Python's sum() starts from int 0, so the first product is
+  // added to Value(0), and the generator interleaves products with sums.
+  template <class A, class B>
+  static Ref sum_of_products(Graph<Policy>& g, int n, A&& a, B&& b) {
+    Ref acc = g.add(g.mul(a(0), b(0)), 0.0);
+    for (int i = 1; i < n; ++i) acc = g.add(acc, g.mul(a(i), b(i)));
+    return acc;
+  }
+
+  // ms = sum(xi * xi for xi in x) / len(x); scale = (ms + 1e-5) ** -0.5
+  static Vector rmsnorm(Graph<Policy>& g, const Vector& x) {
+    const auto xi = [&x](int i) -> const Ref& { return x[i]; };
+    Ref ms = sum_of_products(g, int(x.size()), xi, xi);
+    ms = g.div(ms, double(x.size()));
+    Ref scale = g.pow(g.add(ms, 1e-5), -0.5);
+    Vector out;
+    out.reserve(x.size());
+    for (const Ref& x_i : x) out.push_back(g.mul(x_i, scale));
+    return out;
   }
 
   static Vector softmax(Graph<Policy>& g, const Vector& logits) {
@@ -173,6 +182,51 @@ class Gpt {
     probs.reserve(exps.size());
     for (const Ref& e : exps) probs.push_back(g.div(e, total));
     return probs;
+  }
+
+  // One head of causal attention: the query's entries [hs, hs + head_dim)
+  // against every key so far (attn_logits, softmax), then the weighted sums
+  // of the values, appended to `out`.
+  static void attention_head(Graph<Policy>& g, const Vector& q, const std::vector<Vector>& keys,
+                             const std::vector<Vector>& values, int hs, int head_dim, Vector& out) {
+    Vector attn_logits;
+    for (const Vector& key : keys) {
+      Ref dot = sum_of_products(
+          g, head_dim, [&](int j) -> const Ref& { return q[hs + j]; },
+          [&](int j) -> const Ref& { return key[hs + j]; });
+      attn_logits.push_back(g.div(dot, python_pow(double(head_dim), 0.5)));
+    }
+    Vector attn_weights = softmax(g, attn_logits);
+    for (int j = 0; j < head_dim; ++j) {
+      out.push_back(sum_of_products(
+          g, int(values.size()), [&](int t) -> const Ref& { return attn_weights[t]; },
+          [&](int t) -> const Ref& { return values[t][hs + j]; }));
+    }
+  }
+
+  // x[i] = x[i] + y[i], the residual connections.
+  static void add_in_place(Graph<Policy>& g, Vector& x, const Vector& y) {
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = g.add(x[i], y[i]);
+  }
+
+  static void relu_in_place(Graph<Policy>& g, Vector& x) {
+    for (Ref& xi : x) xi = g.relu(xi);
+  }
+
+  // -log(softmax(logits)[target]): a position's term of the loss.
+  static Ref position_loss(Graph<Policy>& g, const Vector& logits, int target) {
+    return g.neg(g.log(softmax(g, logits)[target]));
+  }
+
+  // sum(losses) * (1 / n)
+  static Ref mean(Graph<Policy>& g, const Vector& losses) {
+    return g.mul(g.sum(losses), 1.0 / double(losses.size()));
+  }
+
+  // softmax([logit / temperature for logit in logits]), dividing in place.
+  static Vector sampling_probabilities(Graph<Policy>& g, Vector& logits, double temperature) {
+    for (Ref& l : logits) l = g.div(l, temperature);
+    return softmax(g, logits);
   }
 
  private:
@@ -209,30 +263,18 @@ class Gpt {
     return {std::move(q), std::move(k), std::move(v)};
   }
 
-  // sum(wi * xi for wi, xi in zip(w[o], x)), where nearly all of a step's
-  // nodes are made. Flattened so that every policy's make() is inlined here
-  // alike: left to GCC's heuristics, it was inlined for some policies and
-  // called for others (the pool paid 24 more instructions per node).
+  // Row o of linear(x, w). Flattened so that every policy's make() is inlined
+  // here alike: this is where nearly all nodes are made, and GCC's own
+  // heuristics inline make() for some policies and call it for others.
   [[gnu::flatten]] Ref row(Graph<Policy>& g, const Vector& x, const Matrix& w, int o) const {
-    Ref acc = g.add(g.mul(at(w, o, 0), x[0]), 0.0);
-    for (int i = 1; i < w.cols; ++i) acc = g.add(acc, g.mul(at(w, o, i), x[i]));
-    return acc;
+    const Ref* w_o = &at(w, o, 0);
+    return sum_of_products(
+        g, w.cols, [w_o](int i) -> const Ref& { return w_o[i]; },
+        [&x](int i) -> const Ref& { return x[i]; });
   }
 
   const Ref& at(const Matrix& m, int row, int col) const {
     return params_.ref(m.first + std::size_t(row) * m.cols + col);
-  }
-
-  // ms = sum(xi * xi for xi in x) / len(x); scale = (ms + 1e-5) ** -0.5
-  static Vector rmsnorm(Graph<Policy>& g, const Vector& x) {
-    Ref ms = g.add(g.mul(x[0], x[0]), 0.0);
-    for (std::size_t i = 1; i < x.size(); ++i) ms = g.add(ms, g.mul(x[i], x[i]));
-    ms = g.div(ms, double(x.size()));
-    Ref scale = g.pow(g.add(ms, 1e-5), -0.5);
-    Vector out;
-    out.reserve(x.size());
-    for (const Ref& xi : x) out.push_back(g.mul(xi, scale));
-    return out;
   }
 
   ModelConfig config_;

@@ -16,12 +16,12 @@
 // and values, which the stage before has made.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/model.hpp"
-#include "core/python_pow.hpp"
+#include "core/ops.hpp"
 #include "core/tape_kernels.hpp"
 #include "core/tape_shape.hpp"
 
@@ -65,64 +65,90 @@ class TapeGpt {
   double* qkv(int layer, int pos) { return cache_.data() + cache_offset(layer, pos); }
   double* dqkv(int layer, int pos) { return dcache_.data() + cache_offset(layer, pos); }
 
+  // The same, as the kernels read them: activation (or gradient) `offset` of
+  // every position of the last forward, and a layer's cache from position pos.
+  simd::Strided<double> activations(int offset) {
+    return {record(first_) + offset, std::size_t(shape_.record)};
+  }
+  simd::Strided<double> gradients(int offset) {
+    return {grad(first_) + offset, std::size_t(shape_.grad_record)};
+  }
+  simd::Strided<double> cache(int layer, int pos) { return {qkv(layer, pos), shape_.kv_stride}; }
+  simd::Strided<double> dcache(int layer, int pos) { return {dqkv(layer, pos), shape_.kv_stride}; }
+
   // gpt(token_id, pos_id, keys, values) for positions [first, end) of one
   // document, tokens[k] at position first + k, with weights w (tape order):
   // fills their records and the cache (positions before `first` must be in
-  // it), and leaves their logits at logits(pos).
+  // it), and leaves their logits at logits(pos). Each stage is one fused op
+  // at each position, counted in fused_ops().
   void forward(const double* w, const int* tokens, int first, int end) {
     reserve(first, end);
     first_ = first;
     const TapeShape& s = shape_;
-    const std::size_t rec = std::size_t(s.record);
     const int n = end - first;
-    double* r0 = record(first);
-    for (int pos = first; pos < end; ++pos) {
-      double* r = record(pos);
+    const auto at_each_position = [&](auto&& op) {  // op(pos, its record)
+      for (int pos = first; pos < end; ++pos) op(pos, record(pos));
+      fused_ops_ += std::uint64_t(n);
+    };
+    const auto matmul = [&](const TapeShape::TapeMatrix& m, simd::Strided<const double> xs,
+                            simd::Strided<double> outs) {
+      simd::matmul(m.in(w), xs, outs, n);
+      fused_ops_ += std::uint64_t(n);
+    };
+    at_each_position([&](int pos, double* r) {  // wte[token] + wpe[pos]
       const double* wte = w + s.wte + std::size_t(tokens[pos - first]) * s.embd;
       const double* wpe = w + s.wpe + std::size_t(pos) * s.embd;
       for (int i = 0; i < s.embd; ++i) r[s.emb + i] = wte[i] + wpe[i];
-      rmsnorm(r + s.emb, r + s.x0, r + s.norm0);
-    }
+    });
+    at_each_position([&](int, double* r) { rmsnorm(r + s.emb, r + s.x0, r + s.norm0); });
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
-      for (int pos = first; pos < end; ++pos) {
-        double* r = record(pos);
-        rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms);
-      }
-      simd::matmul(w + p.qkv, s.qkv_p, r0 + a.xn1, rec, s.embd, qkv(l, first), s.kv_stride, n);
-      for (int pos = first; pos < end; ++pos) attention(l, pos, record(pos));
-      simd::matmul(w + p.wo, s.embd_p, r0 + a.xa, rec, s.embd, r0 + a.x1, rec, n);
-      for (int pos = first; pos < end; ++pos) {
-        double* r = record(pos);
+      at_each_position(
+          [&](int, double* r) { rmsnorm(r + s.layer_input(l), r + a.xn1, r + a.norms); });
+      matmul(p.qkv, activations(a.xn1), cache(l, first));
+      at_each_position([&](int pos, double* r) { attention(l, pos, r); });
+      matmul(p.wo, activations(a.xa), activations(a.x1));
+      at_each_position([&](int, double* r) {  // wo(xa) + x
         const double* x = r + s.layer_input(l);
-        for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];  // wo(xa) + x
-        rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2);
-      }
-      simd::matmul(w + p.fc1, s.hidden_p, r0 + a.xn2, rec, s.embd, r0 + a.hp, rec, n);
-      for (int pos = first; pos < end; ++pos) {
-        double* r = record(pos);
-        simd::where_positive(r + a.hp, r + a.hp, r + a.h, s.hidden_p);  // relu
-      }
-      simd::matmul(w + p.fc2, s.embd_p, r0 + a.h, rec, s.hidden, r0 + a.x2, rec, n);
-      for (int pos = first; pos < end; ++pos) {
-        double* r = record(pos);
-        for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];  // fc2 + x1
-      }
+        for (int i = 0; i < s.embd; ++i) r[a.x1 + i] = r[a.x1 + i] + x[i];
+      });
+      at_each_position([&](int, double* r) { rmsnorm(r + a.x1, r + a.xn2, r + a.norms + 2); });
+      matmul(p.fc1, activations(a.xn2), activations(a.hp));
+      at_each_position([&](int, double* r) {  // relu
+        simd::where_positive(r + a.hp, r + a.hp, r + a.h, s.hidden_p);
+      });
+      matmul(p.fc2, activations(a.h), activations(a.x2));
+      at_each_position([&](int, double* r) {  // fc2 + x1
+        for (int i = 0; i < s.embd; ++i) r[a.x2 + i] = r[a.x2 + i] + r[a.x1 + i];
+      });
     }
-    simd::matmul(w + s.lm_head, s.vocab_p, r0 + s.layer_input(s.layers), rec, s.embd, r0 + s.exps,
-                 rec, n);
+    matmul(s.lm_head, activations(s.layer_input(s.layers)), activations(s.exps));
   }
 
-  // -log(softmax(logits)[target]) of position pos; the logits become exps.
+  // -log(softmax(logits)[target]) of position pos, a fused op; the logits become exps.
   double cross_entropy(int pos, int target) {
     double* r = record(pos);
     const TapeShape& s = shape_;
     r[s.ce] = softmax(r + s.exps, r + s.probs, s.vocab);
-    r[s.ce + 1] = python_pow(r[s.ce], -1.0);
-    r[s.ce + 2] = -std::log(r[s.probs + target]);
+    r[s.ce + 1] = ops::Pow{-1.0}.value(r[s.ce]);
+    r[s.ce + 2] = -ops::Log::value(r[s.probs + target]);
+    ++fused_ops_;
     return r[s.ce + 2];
   }
+
+  // Gpt::loss of the last forward's n positions, position pos predicting
+  // tokens[pos + 1]: sum(losses) * (1 / n), from 0 as Python's sum(); the
+  // mean is one more fused op.
+  double loss(const int* tokens, int n) {
+    double total = 0;
+    for (int pos = 0; pos < n; ++pos) total += cross_entropy(pos, tokens[pos + 1]);
+    ++fused_ops_;
+    return total * (1.0 / n);
+  }
+
+  // Fused ops run so far: the tape's counterpart of the graph's nodes.
+  std::uint64_t fused_ops() const { return fused_ops_; }
 
   // microgpt.py's softmax: x becomes exp(x - max), probs each exp times
   // sum**-1 (libm's pow, as in Graph::div). Returns the sum.
@@ -130,8 +156,8 @@ class TapeGpt {
     double max_val = x[0];
     for (int i = 1; i < n; ++i) max_val = x[i] > max_val ? x[i] : max_val;
     double total = 0;
-    for (int i = 0; i < n; ++i) total += (x[i] = std::exp(x[i] - max_val));
-    const double inv = python_pow(total, -1.0);
+    for (int i = 0; i < n; ++i) total += (x[i] = ops::Exp::value(x[i] - max_val));
+    const double inv = ops::Pow{-1.0}.value(total);
     for (int i = 0; i < n; ++i) probs[i] = x[i] * inv;
     return total;
   }
@@ -165,7 +191,7 @@ class TapeGpt {
     double ms = 0;
     for (int i = 0; i < shape_.embd; ++i) ms += x[i] * x[i];
     saved[0] = ms * shape_.inv_embd + 1e-5;
-    saved[1] = python_pow(saved[0], -0.5);
+    saved[1] = ops::Pow{-0.5}.value(saved[0]);
     for (int i = 0; i < shape_.embd; ++i) out[i] = x[i] * saved[1];
   }
 
@@ -206,13 +232,13 @@ class TapeGpt {
       double* e = exps + h * positions;
       double max_val = e[0];
       for (int t = 1; t < positions; ++t) max_val = e[t] > max_val ? e[t] : max_val;
-      for (int t = 0; t < positions; ++t) e[t] = std::exp(e[t] - max_val);
+      for (int t = 0; t < positions; ++t) e[t] = ops::Exp::value(e[t] - max_val);
     }
     for (int h = 0; h < s.heads; ++h) {  // their sum, from 0, and exp * sum**-1
       double total = 0;
       for (int t = 0; t < positions; ++t) total += exps[h * positions + t];
       totals[h] = total;
-      const double inv = python_pow(total, -1.0);
+      const double inv = ops::Pow{-1.0}.value(total);
       for (int t = 0; t < positions; ++t)
         weights[h * positions + t] = exps[h * positions + t] * inv;
     }
@@ -228,6 +254,7 @@ class TapeGpt {
 
   TapeShape shape_;
   int first_ = 0;  // the last forward's first position: record(first_) is the first record
+  std::uint64_t fused_ops_ = 0;
   simd::Doubles records_, grads_, attention_, cache_, dcache_;
 };
 

@@ -31,10 +31,11 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include "core/model.hpp"
-#include "core/python_pow.hpp"
+#include "core/ops.hpp"
 #include "core/tape.hpp"
 
 namespace mga {
@@ -86,8 +87,7 @@ class TapeExactBackward {
                    [target](int o) { return o != target; });
       lm_order_.back() = target;
       std::fill_n(g + s.top_grad(), s.embd, 0.0);
-      rows_to_dx(p + layout_.lm_head.first, s.embd, lm_order_.data(), s.vocab, g + s.dlogits,
-                 g + s.top_grad());
+      rows_to_dx(p + layout_.lm_head.first, s.embd, lm_order_, g + s.dlogits, g + s.top_grad());
     }
     for (int l = s.layers - 1; l >= 0; --l) {
       for (int pos = n - 1; pos >= 0; --pos) mlp_and_wo(net, p, l, pos);
@@ -97,8 +97,7 @@ class TapeExactBackward {
         double* g = net.grad(pos);
         const std::vector<int>& order = pos == 0 ? qkv_first_ : qkv_later_;
         std::fill_n(g + s.dxn, s.embd, 0.0);
-        rows_to_dx(p + layout_.layers[l].attn_wq.first, s.embd, order.data(), 3 * s.embd,
-                   net.dqkv(l, pos), g + s.dxn);
+        rows_to_dx(p + layout_.layers[l].attn_wq.first, s.embd, order, net.dqkv(l, pos), g + s.dxn);
         rmsnorm(s, r + s.layer_input(l), r + s.layer_acts[l].norms, g + s.dxn,
                 g + s.layer_input_grad(l));
       }
@@ -116,19 +115,17 @@ class TapeExactBackward {
       }
     }
     // The weights: w[o][i] += x[i] * g[o], one term per position.
-    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
-    const double* r0 = net.record(0);
-    const double* g0 = net.grad(0);
-    weight_grads(dp, layout_.lm_head, r0 + s.layer_input(s.layers), rec, g0 + s.dlogits, grec, n);
+    weight_grads(dp, layout_.lm_head, net.activations(s.layer_input(s.layers)),
+                 net.gradients(s.dlogits), n);
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& d = s.layer_grads[l];
       const auto& m = layout_.layers[l];
-      weight_grads(dp, m.mlp_fc2, r0 + a.h, rec, g0 + d.dx2, grec, n);
-      weight_grads(dp, m.mlp_fc1, r0 + a.xn2, rec, g0 + d.dhp, grec, n);
-      weight_grads(dp, m.attn_wo, r0 + a.xa, rec, g0 + d.dx1, grec, n);
+      weight_grads(dp, m.mlp_fc2, net.activations(a.h), net.gradients(d.dx2), n);
+      weight_grads(dp, m.mlp_fc1, net.activations(a.xn2), net.gradients(d.dhp), n);
+      weight_grads(dp, m.attn_wo, net.activations(a.xa), net.gradients(d.dx1), n);
       const Matrix qkv{m.attn_wq.first, 3 * s.embd, s.embd};
-      weight_grads(dp, qkv, r0 + a.xn1, rec, net.dqkv(l, 0), s.kv_stride, n);
+      weight_grads(dp, qkv, net.activations(a.xn1), net.dcache(l, 0), n);
     }
   }
 
@@ -139,14 +136,16 @@ class TapeExactBackward {
                             double* dlogits) {
     const double* e = r + s.exps;
     const double total = r[s.ce], inv_total = r[s.ce + 1];
-    const double dlog = 0.0 + -1.0 * dloss;                       // loss = log(p) * -1
-    const double dprob = 0.0 + (1 / r[s.probs + target]) * dlog;  // log(p)
-    const double de_target = 0.0 + inv_total * dprob;             // p = e_target * inv_total
+    const double p = r[s.probs + target], log_p = -r[s.ce + 2];
+    const double dlog = 0.0 + -1.0 * dloss;  // loss = log(p) * -1
+    const double dprob = 0.0 + ops::Log::local_grad(p, log_p) * dlog;
+    const double de_target = 0.0 + inv_total * dprob;  // p = e_target * inv_total
     const double dinv = 0.0 + e[target] * dprob;
-    const double dtotal = 0.0 + (-1.0 * python_pow(total, -2.0)) * dinv;  // inv = total**-1
+    const double dtotal = 0.0 + ops::Pow{-1.0}.local_grad(total, inv_total) * dinv;  // total**-1
     for (int o = 0; o < s.vocab; ++o) {
       const double de = (o == target ? de_target : 0.0) + 1.0 * dtotal;  // total = sum(exps)
-      dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);                        // e = exp(logit - max)
+      // e = exp(logit - max), whose local gradient is e (ops::Exp); logit - max is logit + -max
+      dlogits[o] = 0.0 + 1.0 * (0.0 + e[o] * de);
     }
   }
 
@@ -162,25 +161,29 @@ class TapeExactBackward {
     double* g = net.grad(pos);
     std::copy_n(g + d.dx2, s.embd, g + d.dx1);  // x1's first term: the residual add
     std::fill_n(g + d.dhp, s.hidden, 0.0);
-    rows_to_dx(p + m.mlp_fc2.first, s.hidden, descending(s.embd), s.embd, g + d.dx2, g + d.dhp);
+    rows_to_dx(p + m.mlp_fc2.first, s.hidden, descending(s.embd), g + d.dx2, g + d.dhp);
     for (int o = 0; o < s.hidden; ++o)
-      g[d.dhp + o] = 0.0 + (r[a.hp + o] > 0 ? 1.0 : 0.0) * g[d.dhp + o];
+      g[d.dhp + o] = 0.0 + ops::Relu::local_grad(r[a.hp + o], r[a.h + o]) * g[d.dhp + o];
     std::fill_n(g + s.dxn, s.embd, 0.0);
-    rows_to_dx(p + m.mlp_fc1.first, s.embd, descending(s.hidden), s.hidden, g + d.dhp, g + s.dxn);
+    rows_to_dx(p + m.mlp_fc1.first, s.embd, descending(s.hidden), g + d.dhp, g + s.dxn);
     rmsnorm(s, r + a.x1, r + a.norms + 2, g + s.dxn, g + d.dx1);
     std::copy_n(g + d.dx1, s.embd, g + s.layer_input_grad(l));  // x's first term
     std::fill_n(g + d.dxa, s.embd, 0.0);
-    rows_to_dx(p + m.attn_wo.first, s.embd, descending(s.embd), s.embd, g + d.dx1, g + d.dxa);
+    rows_to_dx(p + m.attn_wo.first, s.embd, descending(s.embd), g + d.dx1, g + d.dxa);
   }
 
-  const int* descending(int rows) const { return descending_.data() + descending_.size() - rows; }
+  // The rows of a matrix of `rows` rows, from the last to the first.
+  std::span<const int> descending(int rows) const {
+    return {descending_.data() + descending_.size() - rows, std::size_t(rows)};
+  }
 
   // Each row r of w (row-major, cols long) is sum(w[r][i] * x[i]): dx[i] +=
   // w[r][i] * g[r] for r in `order`, each input's terms in that order,
   // several inputs in vector lanes.
-  static void rows_to_dx(const double* w, int cols, const int* order, int count, const double* g,
+  static void rows_to_dx(const double* w, int cols, std::span<const int> order, const double* g,
                          double* dx) {
     using simd::kLanes;
+    const int count = int(order.size());
     int i = 0;
     for (; i + 2 * kLanes <= cols; i += 2 * kLanes) {
       simd::vd a0 = simd::loadu(dx + i), a1 = simd::loadu(dx + i + kLanes);
@@ -201,11 +204,12 @@ class TapeExactBackward {
   }
 
   // dw[o][i] += x_pos[i] * g_pos[o] for the m.rows x m.cols matrix m, the
-  // positions from the last to the first (x_pos = xs + pos * xstride, g_pos
-  // likewise).
-  static void weight_grads(double* dp, const Matrix& m, const double* xs, std::size_t xstride,
-                           const double* gs, std::size_t gstride, int n) {
+  // positions from the last to the first.
+  static void weight_grads(double* dp, const Matrix& m, simd::Strided<const double> x,
+                           simd::Strided<const double> g, int n) {
     using simd::kLanes;
+    const double *const xs = x.first, *const gs = g.first;
+    const std::size_t xstride = x.stride, gstride = g.stride;
     for (int o = 0; o < m.rows; ++o) {
       double* dw = dp + m.first + std::size_t(o) * m.cols;
       int i = 0;
@@ -231,7 +235,7 @@ class TapeExactBackward {
       dx[i] += norm[1] * dout[i];
       dscale += x[i] * dout[i];
     }
-    const double dms_eps = 0.0 + (-0.5 * python_pow(norm[0], -1.5)) * dscale;
+    const double dms_eps = 0.0 + ops::Pow{-0.5}.local_grad(norm[0], norm[1]) * dscale;
     const double dms = 0.0 + s.inv_embd * (0.0 + 1.0 * dms_eps);
     for (int i = 0; i < s.embd; ++i) {  // x_i * x_i: x_i is both children
       const double dsquare = 0.0 + 1.0 * dms;
@@ -254,7 +258,7 @@ class TapeExactBackward {
       const int hs = h * s.head_dim;
       const double* e = net.attention_exps(l, pos) + h * (pos + 1);
       const double* w = net.attention_weights(l, pos) + h * (pos + 1);
-      const double total = r[a.att_total + h], inv_total = python_pow(total, -1.0);
+      const double total = r[a.att_total + h], inv_total = ops::Pow{-1.0}.value(total);
       std::fill_n(gw_.begin(), pos + 1, 0.0);
       for (int j = s.head_dim - 1; j >= 0; --j) {
         for (int t = pos; t >= 0; --t) {
@@ -265,7 +269,7 @@ class TapeExactBackward {
         }
       }
       // w_t = e_t * total**-1 (a ** node per t), total = sum(e), e_t = exp(logit_t - max)
-      const double dinv_local = -1.0 * python_pow(total, -2.0);
+      const double dinv_local = ops::Pow{-1.0}.local_grad(total, inv_total);
       double dtotal = 0.0;
       for (int t = pos; t >= 0; --t) {
         gdot_[t] = 0.0 + inv_total * gw_[t];  // d/de_t, first term

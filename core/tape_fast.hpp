@@ -29,9 +29,6 @@ class TapeFastBackward {
   // positions of -log p(tokens[pos + 1]).
   void run(TapeGpt& net, const double* w, double* dw, const std::vector<int>& tokens, int n) {
     const TapeShape& s = net.shape();
-    const std::size_t rec = std::size_t(s.record), grec = std::size_t(s.grad_record);
-    const double* r0 = net.record(0);
-    double* g0 = net.grad(0);
     if (dw_att_.size() < std::size_t(n)) dw_att_.resize(std::size_t(n));
     std::fill_n(net.dqkv(0, 0), std::size_t(n) * s.kv_stride, 0.0);  // every layer's
     const double dloss = 1.0 / n;
@@ -43,22 +40,22 @@ class TapeFastBackward {
       g[s.dlogits + tokens[pos + 1]] -= dloss;
       clear(g + s.top_grad(), s.embd);
     }
-    simd::matmul_backward_x(w + s.lm_head, s.vocab_p, g0 + s.dlogits, grec, s.embd,
-                            g0 + s.top_grad(), grec, n);
+    simd::matmul_backward_x(s.lm_head.in(w), net.gradients(s.dlogits), net.gradients(s.top_grad()),
+                            n);
     for (int l = s.layers - 1; l >= 0; --l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
       const auto& d = s.layer_grads[l];
       // x2 = x1 + fc2(relu(fc1(rmsnorm(x1)))), x1 = x + wo(xa): d/dx2 gives d/dx1 and d/dxa
       for (int pos = 0; pos < n; ++pos) clear(net.grad(pos) + d.dhp, s.hidden);
-      simd::matmul_backward_x(w + p.fc2, s.embd_p, g0 + d.dx2, grec, s.hidden, g0 + d.dhp, grec, n);
+      simd::matmul_backward_x(p.fc2.in(w), net.gradients(d.dx2), net.gradients(d.dhp), n);
       for (int pos = 0; pos < n; ++pos) {
         const double* r = net.record(pos);
         double* g = net.grad(pos);
         simd::where_positive(r + a.hp, g + d.dhp, g + d.dhp, s.hidden_p);  // relu
         clear(g + s.dxn, s.embd);
       }
-      simd::matmul_backward_x(w + p.fc1, s.hidden_p, g0 + d.dhp, grec, s.embd, g0 + s.dxn, grec, n);
+      simd::matmul_backward_x(p.fc1.in(w), net.gradients(d.dhp), net.gradients(s.dxn), n);
       for (int pos = 0; pos < n; ++pos) {
         const double* r = net.record(pos);
         double* g = net.grad(pos);
@@ -66,12 +63,11 @@ class TapeFastBackward {
         rmsnorm(r + a.x1, r[a.norms + 3], g + s.dxn, g + d.dx1, s.embd);
         clear(g + d.dxa, s.embd);
       }
-      simd::matmul_backward_x(w + p.wo, s.embd_p, g0 + d.dx1, grec, s.embd, g0 + d.dxa, grec, n);
+      simd::matmul_backward_x(p.wo.in(w), net.gradients(d.dx1), net.gradients(d.dxa), n);
       // the attention, then q, k, v and rmsnorm: d/dx, the layer's input
       for (int pos = n - 1; pos >= 0; --pos) attention(net, l, pos);
       for (int pos = 0; pos < n; ++pos) clear(net.grad(pos) + s.dxn, s.embd);
-      simd::matmul_backward_x(w + p.qkv, s.qkv_p, net.dqkv(l, 0), s.kv_stride, s.embd, g0 + s.dxn,
-                              grec, n);
+      simd::matmul_backward_x(p.qkv.in(w), net.dcache(l, 0), net.gradients(s.dxn), n);
       for (int pos = 0; pos < n; ++pos) {
         const double* r = net.record(pos);
         double* g = net.grad(pos);
@@ -93,17 +89,16 @@ class TapeFastBackward {
       }
     }
     // The weights: every position's outer product dy x^T, one sum per weight.
-    simd::outer_sums(dw + s.lm_head, s.vocab_p, r0 + s.layer_input(s.layers), rec, g0 + s.dlogits,
-                     grec, s.embd, n);
+    simd::outer_sums(s.lm_head.in(dw), net.activations(s.layer_input(s.layers)),
+                     net.gradients(s.dlogits), n);
     for (int l = 0; l < s.layers; ++l) {
       const auto& a = s.layer_acts[l];
       const auto& p = s.layer_params[l];
       const auto& d = s.layer_grads[l];
-      simd::outer_sums(dw + p.fc2, s.embd_p, r0 + a.h, rec, g0 + d.dx2, grec, s.hidden, n);
-      simd::outer_sums(dw + p.fc1, s.hidden_p, r0 + a.xn2, rec, g0 + d.dhp, grec, s.embd, n);
-      simd::outer_sums(dw + p.wo, s.embd_p, r0 + a.xa, rec, g0 + d.dx1, grec, s.embd, n);
-      simd::outer_sums(dw + p.qkv, s.qkv_p, r0 + a.xn1, rec, net.dqkv(l, 0), s.kv_stride, s.embd,
-                       n);
+      simd::outer_sums(p.fc2.in(dw), net.activations(a.h), net.gradients(d.dx2), n);
+      simd::outer_sums(p.fc1.in(dw), net.activations(a.xn2), net.gradients(d.dhp), n);
+      simd::outer_sums(p.wo.in(dw), net.activations(a.xa), net.gradients(d.dx1), n);
+      simd::outer_sums(p.qkv.in(dw), net.activations(a.xn1), net.dcache(l, 0), n);
     }
   }
 

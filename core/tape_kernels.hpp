@@ -1,8 +1,7 @@
-// The tapes' matrix kernels, over a stage's positions at once. A weight
-// matrix W (rows x cols, as in ParamLayout) is stored transposed: wt[i *
-// rows + o] = W[o][i], rows padded to simd::kPad with zeros. Position p's
-// vectors are at base + p * stride, so records of activations and gradients
-// are read in place.
+// The tapes' matrix kernels, over a stage's positions at once: a weight
+// matrix is Transposed, and the positions' vectors Strided, so that records
+// of activations and gradients are read in place. The block kernels, with
+// their restrict pointers, are the kernels' inner loops.
 //
 // The forward product keeps microgpt.py's order: each output is its own
 // accumulator in a vector lane, (((0 + w0 x0) + w1 x1) + ...); the lanes and
@@ -13,10 +12,34 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "core/tape_simd.hpp"
 
 namespace mga::simd {
+
+// A weight matrix W (rows x cols, as in ParamLayout) stored transposed:
+// W[o][i] at t[i * rows + o], rows padded to kPad with zeros. T is double
+// for a gradient's matrix, const double for the weights.
+template <class T>
+struct Transposed {
+  T* t;
+  int rows;  // padded
+  int cols;
+};
+
+// The vectors of a stage's positions: position p's at first + p * stride.
+template <class T>
+struct Strided {
+  T* first;
+  std::size_t stride;
+
+  Strided(T* first_vector, std::size_t stride_between)
+      : first(first_vector), stride(stride_between) {}
+  template <class U>
+  requires std::is_convertible_v<U*, T*> Strided(Strided<U> other)
+      : first(other.first), stride(other.stride) {}
+};
 
 // out[i] = x[i] > 0 ? v[i] : +0.0 for i < n (a multiple of kPad).
 inline void where_positive(const double* x, const double* v, double* out, int n) {
@@ -57,17 +80,17 @@ inline void matmul_block(const double* __restrict wt, int rows, const double* __
   }
 }
 
-// outs[p][o] = sum_i W[o][i] xs[p][i] for n positions and every o < rows.
-inline void matmul(const double* wt, int rows, const double* xs, std::size_t xstride, int cols,
-                   double* outs, std::size_t ostride, int n) {
+// outs[p][o] = sum_i W[o][i] xs[p][i] for n positions and every o < w.rows.
+inline void matmul(Transposed<const double> w, Strided<const double> xs, Strided<double> outs,
+                   int n) {
   for (int p = 0; p < n; p += kBlockPositions) {
     const int positions = std::min(kBlockPositions, n - p);
-    for (int o = 0; o < rows; o += kBlockRows * kLanes) {
-      const int vectors = std::min(kBlockRows, (rows - o) / kLanes);
+    for (int o = 0; o < w.rows; o += kBlockRows * kLanes) {
+      const int vectors = std::min(kBlockRows, (w.rows - o) / kLanes);
       with_constant<kBlockPositions>(positions, [&](auto P) {
         with_constant<kBlockRows>(vectors, [&](auto R) {
-          matmul_block<P, R>(wt + o, rows, xs + p * xstride, xstride, cols, outs + p * ostride + o,
-                             ostride);
+          matmul_block<P, R>(w.t + o, w.rows, xs.first + p * xs.stride, xs.stride, w.cols,
+                             outs.first + p * outs.stride + o, outs.stride);
         });
       });
     }
@@ -116,20 +139,19 @@ inline void matmul_backward_block(const double* __restrict wt, int rows,
   }
 }
 
-inline void matmul_backward_x(const double* wt, int rows, const double* dys, std::size_t dystride,
-                              int cols, double* dxs, std::size_t dxstride, int n) {
+inline void matmul_backward_x(Transposed<const double> w, Strided<const double> dys,
+                              Strided<double> dxs, int n) {
   constexpr int kPositions = 2;  // 2 x kLanes accumulators and kLanes weight vectors
   for (int p = 0; p < n; p += kPositions) {
     with_constant<kPositions>(std::min(kPositions, n - p), [&](auto P) {
-      matmul_backward_block<P>(wt, rows, dys + p * dystride, dystride, cols, dxs + p * dxstride,
-                               dxstride);
+      matmul_backward_block<P>(w.t, w.rows, dys.first + p * dys.stride, dys.stride, w.cols,
+                               dxs.first + p * dxs.stride, dxs.stride);
     });
   }
 }
 
-// dW += sum over n positions of dy_p x_p^T: x_p = xs + p * xstride (cols
-// long), dy_p = dys + p * dystride (rows long). A weight's terms of a step
-// add up in registers, then go to memory once.
+// dW += sum over n positions of dy_p x_p^T (x_p cols long, dy_p rows long).
+// A weight's terms of a step add up in registers, then go to memory once.
 template <int R>
 inline void outer_sums_block(double* __restrict dwt, int rows, const double* __restrict xs,
                              std::size_t xstride, const double* __restrict dys,
@@ -150,12 +172,13 @@ inline void outer_sums_block(double* __restrict dwt, int rows, const double* __r
   }
 }
 
-inline void outer_sums(double* dwt, int rows, const double* xs, std::size_t xstride,
-                       const double* dys, std::size_t dystride, int cols, int n) {
+inline void outer_sums(Transposed<double> dw, Strided<const double> xs, Strided<const double> dys,
+                       int n) {
   constexpr int kRows = 8;
-  for (int o = 0; o < rows; o += kRows * kLanes) {
-    with_constant<kRows>(std::min(kRows, (rows - o) / kLanes), [&](auto R) {
-      outer_sums_block<R>(dwt + o, rows, xs, xstride, dys + o, dystride, cols, n);
+  for (int o = 0; o < dw.rows; o += kRows * kLanes) {
+    with_constant<kRows>(std::min(kRows, (dw.rows - o) / kLanes), [&](auto R) {
+      outer_sums_block<R>(dw.t + o, dw.rows, xs.first, xs.stride, dys.first + o, dys.stride,
+                          dw.cols, n);
     });
   }
 }

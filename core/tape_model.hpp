@@ -71,9 +71,7 @@ class TapeTrainer {
 
     const auto t0 = Clock::now();
     net_.forward(w_.data(), tokens_.data(), 0, n);
-    double total = 0;  // sum(losses), from 0 as Python's sum()
-    for (int pos = 0; pos < n; ++pos) total += net_.cross_entropy(pos, tokens_[pos + 1]);
-    const double loss = total * (1.0 / n);
+    const double loss = net_.loss(tokens_.data(), n);
     const auto t1 = Clock::now();
     phases.forward += seconds(t1 - t0);
 
@@ -83,7 +81,6 @@ class TapeTrainer {
       backward_.run(net_, p_.data(), dp_.data(), tokens_, n);
     }
     phases.backward += seconds(Clock::now() - t1);
-    ops_ += std::uint64_t(n) * ops_per_position() + 1;
     return loss;
   }
 
@@ -123,8 +120,8 @@ class TapeTrainer {
     return Mode == TapeMode::fast ? in_layout_order(dp_)
                                   : std::vector<double>(dp_.begin(), dp_.end());
   }
-  // Fused operations run by training, the tape's counterpart of graph nodes.
-  std::uint64_t nodes_created() const { return ops_; }
+  // Fused operations run so far (TapeGpt::fused_ops), the tape's counterpart of graph nodes.
+  std::uint64_t nodes_created() const { return net_.fused_ops(); }
   // Not counted: training allocates nothing after the construction, unless a
   // document is longer than the data's longest (sampling may grow the KV cache).
   AllocStats alloc_stats() const { return {}; }
@@ -145,11 +142,6 @@ class TapeTrainer {
     return int(std::min<std::size_t>(std::size_t(model.block_size), data.docs.longest() + 1));
   }
 
-  // Per position: embedding, rmsnorm, per layer rmsnorm, qkv, attention, wo,
-  // add, rmsnorm, fc1, relu, fc2, add, then lm_head and cross-entropy; and
-  // the step's mean.
-  int ops_per_position() const { return 4 + 10 * config_.model.n_layer; }
-
   template <class Vector>
   std::vector<double> in_layout_order(const Vector& tape_order) const {
     std::vector<double> out(layout_.total);
@@ -157,78 +149,27 @@ class TapeTrainer {
     return out;
   }
 
+  // Exact: Trainer's update, kLanes parameters at a time, then the forward's
+  // copy of each parameter. Fast: the fast tape's arithmetic, over the padded
+  // weights themselves (padding lanes stay 0: no gradient, no moment).
   void adam_update(int step) {
+    const AdamStep adam_step(step, config_.steps);
     if constexpr (Mode == TapeMode::exact) {
-      adam_exact(step);
+      const auto& index = net_.shape().tape_index;
+      double* w = w_.data();
+      const auto copy_to_forward = [&index, w](std::size_t i, const auto& p) {
+        if constexpr (sizeof(p) == sizeof(double)) {
+          w[index[i]] = p;
+        } else {
+          for (int k = 0; k < simd::kLanes; ++k) w[index[i + k]] = p[k];
+        }
+      };
+      apply_adam<PythonArithmetic>(
+          adam_step, parameter_arrays<false>(p_.data(), dp_.data(), m_.data(), v_.data(), p_.size(),
+                                             copy_to_forward));
     } else {
-      adam_fast(step);
-    }
-  }
-
-  // Trainer's update (AdamStep::update), kLanes parameters at a time: the same
-  // operations lane by lane (+, *, / are IEEE's, so a lane has a scalar's
-  // bits), Python's ** still libm's pow (python_pow), one lane at a time; then
-  // the forward's copy of each parameter.
-  void adam_exact(int step) {
-    using simd::vd;
-    const AdamStep adam(step, config_.steps);
-    const AdamConfig& c = adam.adam;
-    const vd beta1 = simd::splat(c.beta1), beta2 = simd::splat(c.beta2);
-    const vd one_minus_beta1 = simd::splat(1 - c.beta1), one_minus_beta2 = simd::splat(1 - c.beta2);
-    const vd m_correction = simd::splat(adam.m_correction);
-    const vd v_correction = simd::splat(adam.v_correction);
-    const vd lr_t = simd::splat(adam.lr_t), eps = simd::splat(c.eps);
-    const auto& index = net_.shape().tape_index;
-    const std::size_t n = p_.size();
-    std::size_t i = 0;
-    for (; i + simd::kLanes <= n; i += simd::kLanes) {
-      const vd grad = simd::loadu(dp_.data() + i);
-      vd grad_squared, root;
-      for (int k = 0; k < simd::kLanes; ++k) grad_squared[k] = python_pow(grad[k], 2);
-      const vd m = beta1 * simd::loadu(m_.data() + i) + one_minus_beta1 * grad;
-      const vd v = beta2 * simd::loadu(v_.data() + i) + one_minus_beta2 * grad_squared;
-      simd::storeu(m_.data() + i, m);
-      simd::storeu(v_.data() + i, v);
-      const vd m_hat = m / m_correction;
-      const vd v_hat = v / v_correction;
-      for (int k = 0; k < simd::kLanes; ++k) root[k] = python_pow(v_hat[k], 0.5);
-      const vd p = simd::loadu(p_.data() + i) - lr_t * m_hat / (root + eps);
-      simd::storeu(p_.data() + i, p);
-      simd::storeu(dp_.data() + i, vd{});
-      for (int k = 0; k < simd::kLanes; ++k) w_[index[i + k]] = p[k];
-    }
-    for (; i < n; ++i) {
-      adam.update(p_[i], dp_[i], m_[i], v_[i]);
-      w_[index[i]] = p_[i];
-    }
-  }
-
-  // The same update with its per-step constants hoisted, reciprocals for
-  // microgpt.py's two divisions by the bias corrections, grad * grad for
-  // `grad ** 2` and sqrt for `** 0.5`: last-bit differences. Padding lanes
-  // stay 0 (no gradient, no moment).
-  void adam_fast(int step) {
-    using simd::vd;
-    const AdamConfig adam;
-    const double lr_t = adam.learning_rate * (1 - double(step) / config_.steps);
-    const double inv_m_correction = 1 / (1 - python_pow(adam.beta1, step + 1));
-    const double inv_v_correction = 1 / (1 - python_pow(adam.beta2, step + 1));
-    const vd beta1 = simd::splat(adam.beta1), beta2 = simd::splat(adam.beta2);
-    const vd one_minus_beta1 = simd::splat(1 - adam.beta1),
-             one_minus_beta2 = simd::splat(1 - adam.beta2);
-    const vd inv_mc = simd::splat(inv_m_correction), inv_vc = simd::splat(inv_v_correction);
-    const vd lr = simd::splat(lr_t), eps = simd::splat(adam.eps);
-    double *p = w_.data(), *g = dp_.data(), *m = m_.data(), *v = v_.data();
-    const std::size_t n = w_.size();  // a multiple of kPad
-    for (std::size_t i = 0; i < n; i += simd::kLanes) {
-      const vd grad = simd::load(g + i);
-      const vd m_i = beta1 * simd::load(m + i) + one_minus_beta1 * grad;
-      const vd v_i = beta2 * simd::load(v + i) + one_minus_beta2 * (grad * grad);
-      simd::store(m + i, m_i);
-      simd::store(v + i, v_i);
-      simd::store(p + i,
-                  simd::load(p + i) - lr * (m_i * inv_mc) / (simd::sqrt(v_i * inv_vc) + eps));
-      simd::store(g + i, vd{});
+      apply_adam<FastArithmetic>(adam_step, parameter_arrays<true>(w_.data(), dp_.data(), m_.data(),
+                                                                   v_.data(), w_.size()));
     }
   }
 
@@ -243,7 +184,6 @@ class TapeTrainer {
   Backward backward_;
   std::vector<int> tokens_;
   std::vector<double> logits_, weights_;
-  std::uint64_t ops_ = 0;
 };
 
 // microgpt.py on a tape: run_microgpt's program, printed lines, rng draws and

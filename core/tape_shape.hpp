@@ -12,6 +12,7 @@
 
 #include "core/model.hpp"
 #include "core/python_pow.hpp"
+#include "core/tape_kernels.hpp"
 #include "core/tape_simd.hpp"
 
 namespace mga {
@@ -44,14 +45,17 @@ struct TapeShape {
       num_params += (n + simd::kPad - 1) / simd::kPad * simd::kPad;  // simd::padded, unbounded
       return at;
     };
+    auto matrix = [&param](int rows, int cols) {
+      return TapeMatrix{param(std::size_t(cols) * rows), rows, cols};
+    };
     wte = param(std::size_t(vocab) * embd);
     wpe = param(std::size_t(block) * embd);
-    lm_head = param(std::size_t(embd) * vocab_p);
+    lm_head = matrix(vocab_p, embd);
     for (int l = 0; l < layers; ++l) {
-      layer_params.push_back({.qkv = param(std::size_t(embd) * qkv_p),
-                              .wo = param(std::size_t(embd) * embd_p),
-                              .fc1 = param(std::size_t(embd) * hidden_p),
-                              .fc2 = param(std::size_t(hidden) * embd_p)});
+      layer_params.push_back({.qkv = matrix(qkv_p, embd),
+                              .wo = matrix(embd_p, embd),
+                              .fc1 = matrix(hidden_p, embd),
+                              .fc2 = matrix(embd_p, hidden)});
     }
     if (index == Index::build) map_parameters(ParamLayout(config, vocab_size));
 
@@ -105,11 +109,20 @@ struct TapeShape {
   double inv_embd = python_pow(double(embd), -1.0);  // rmsnorm's `/ len(x)`, the same way
 
   // ---- parameters, tape order ----
+  // A transposed matrix's place among the parameters (simd::Transposed).
+  struct TapeMatrix {
+    std::size_t at = 0;  // its first parameter
+    int rows = 0;        // outputs, padded
+    int cols = 0;        // inputs
+    simd::Transposed<const double> in(const double* w) const { return {w + at, rows, cols}; }
+    simd::Transposed<double> in(double* w) const { return {w + at, rows, cols}; }
+  };
   struct LayerParams {
-    std::size_t qkv, wo, fc1, fc2;  // qkv: embd rows of [q | k | v], qkv_p long
+    TapeMatrix qkv, wo, fc1, fc2;  // qkv: embd rows of [q | k | v], qkv_p long
   };
   std::size_t num_params = 0;  // with padding
-  std::size_t wte = 0, wpe = 0, lm_head = 0;
+  std::size_t wte = 0, wpe = 0;
+  TapeMatrix lm_head;
   std::vector<LayerParams> layer_params;
   std::vector<std::size_t> tape_index;  // ParamLayout's index of a parameter -> tape order
 
@@ -154,25 +167,25 @@ struct TapeShape {
       for (std::size_t i = 0; i < std::size_t(m.rows) * m.cols; ++i)
         tape_index[m.first + i] = at + i;
     };
-    auto transposed = [this](const Matrix& m, std::size_t at, int stride, int first_row) {
+    auto transposed = [this](const Matrix& m, const TapeMatrix& to, int first_row) {
       for (int o = 0; o < m.rows; ++o) {
         for (int i = 0; i < m.cols; ++i)
           tape_index[m.first + std::size_t(o) * m.cols + i] =
-              at + std::size_t(i) * stride + first_row + o;
+              to.at + std::size_t(i) * to.rows + first_row + o;
       }
     };
     rows(layout.wte, wte);
     rows(layout.wpe, wpe);
-    transposed(layout.lm_head, lm_head, vocab_p, 0);
+    transposed(layout.lm_head, lm_head, 0);
     for (int l = 0; l < layers; ++l) {
       const auto& from = layout.layers[l];
       const auto& to = layer_params[l];
-      transposed(from.attn_wq, to.qkv, qkv_p, 0);
-      transposed(from.attn_wk, to.qkv, qkv_p, embd);
-      transposed(from.attn_wv, to.qkv, qkv_p, 2 * embd);
-      transposed(from.attn_wo, to.wo, embd_p, 0);
-      transposed(from.mlp_fc1, to.fc1, hidden_p, 0);
-      transposed(from.mlp_fc2, to.fc2, embd_p, 0);
+      transposed(from.attn_wq, to.qkv, 0);
+      transposed(from.attn_wk, to.qkv, embd);
+      transposed(from.attn_wv, to.qkv, 2 * embd);
+      transposed(from.attn_wo, to.wo, 0);
+      transposed(from.mlp_fc1, to.fc1, 0);
+      transposed(from.mlp_fc2, to.fc2, 0);
     }
   }
 };

@@ -46,6 +46,13 @@ inline vd load(const double* p) {
 inline void store(double* p, vd v) {
   *reinterpret_cast<vd*>(p) = v;
 }
+// The kLanes doubles from p as one vector, to read and write in place.
+inline vd& at(double* p) {
+  return *reinterpret_cast<vd*>(p);
+}
+inline vdu& at_unaligned(double* p) {
+  return *reinterpret_cast<vdu*>(p);
+}
 inline vd loadu(const double* p) {
   return *reinterpret_cast<const vdu*>(p);
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/adam.hpp"
 #include "core/dataset.hpp"
 #include "core/graph.hpp"
 #include "core/model.hpp"
@@ -54,34 +55,6 @@ struct RunResult {
 };
 
 using LineSink = std::function<void(const std::string&)>;
-
-struct AdamConfig {
-  double learning_rate = 0.01, beta1 = 0.85, beta2 = 0.99, eps = 1e-8;
-};
-
-// microgpt.py's Adam update at step `step` (from 0) of `steps`, with linear
-// learning-rate decay, one parameter at a time. Trainer and the exact tape
-// both use it, so their updates are the same arithmetic.
-struct AdamStep {
-  AdamStep(int step, int steps)
-      : lr_t(adam.learning_rate * (1 - double(step) / steps)),
-        // microgpt.py recomputes these per parameter; they are the same bits every time.
-        m_correction(1 - python_pow(adam.beta1, step + 1)),
-        v_correction(1 - python_pow(adam.beta2, step + 1)) {}
-
-  // Python's `**` is libm's pow, `grad ** 2` included (not grad * grad): python_pow.
-  void update(double& data, double& grad, double& m, double& v) const {
-    m = adam.beta1 * m + (1 - adam.beta1) * grad;
-    v = adam.beta2 * v + (1 - adam.beta2) * python_pow(grad, 2);
-    const double m_hat = m / m_correction;
-    const double v_hat = v / v_correction;
-    data -= lr_t * m_hat / (python_pow(v_hat, 0.5) + adam.eps);
-    grad = 0;
-  }
-
-  AdamConfig adam;
-  double lr_t, m_correction, v_correction;
-};
 
 // A step's tokens, [BOS] + doc + [BOS], only as much as the block uses, into
 // `tokens` (reused, so a step allocates nothing here). Returns the number of
@@ -168,8 +141,7 @@ class Trainer {
       std::vector<double> weights;
       for (int pos = 0; pos < config_.model.block_size; ++pos) {
         auto logits = model_.forward(graph_, token_id, pos, kv);
-        for (Ref& l : logits) l = graph_.div(l, temperature);
-        auto probs = Gpt<Policy>::softmax(graph_, logits);
+        auto probs = Gpt<Policy>::sampling_probabilities(graph_, logits, temperature);
         weights.clear();
         for (const Ref& p : probs) weights.push_back(graph_.node(p).data);
         token_id = int(rng.choose(weights));
@@ -189,10 +161,8 @@ class Trainer {
 
  private:
   void adam_update(int step) {
-    const AdamStep adam(step, config_.steps);
-    auto params = model_.params();
-    for (std::size_t i = 0; i < params.size(); ++i)
-      adam.update(params[i].data, params[i].grad, m_[i], v_[i]);
+    apply_adam<PythonArithmetic>(AdamStep(step, config_.steps),
+                                 NodeParameters{model_.params(), m_.data(), v_.data()});
   }
 
   const Dataset& data_;
@@ -226,9 +196,9 @@ RunResult run_training(const Dataset& data, const RunConfig& config, const LineS
 
   const AllocStats alloc_before = trainer.alloc_stats();
   const std::uint64_t nodes_before = trainer.nodes_created();
-  // `losses` grows unreserved, as when results/ was measured: its growth past
-  // 1 KB makes glibc consolidate the nodes freed into its fastbins, and without
-  // that `new` trains 12% slower (README, Performance).
+  // `losses` grows unreserved: its growth past 1 KB makes glibc consolidate
+  // the nodes freed into its fastbins, which decides where the `new`
+  // baseline's next nodes go; reserving it would change what `new` measures.
   const auto train_start = Clock::now();
   for (int step = 0; step < config.steps; ++step) {
     const auto doc = data.docs[order[std::size_t(step) % order.size()]];

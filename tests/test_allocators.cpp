@@ -155,7 +155,7 @@ TEST(ProcessAllocator, PlainMallocIsNeitherMimallocNorJemalloc) {
 
 // The addresses of `count` new nodes (for policies whose Ref is a pointer, so
 // that the nodes stay where they were made).
-template <class Policy>
+template <AllocationPolicy Policy>
 std::vector<void*> make_nodes(Policy& policy, int count) {
   std::vector<void*> nodes;
   for (int i = 0; i < count; ++i) nodes.push_back(&policy.node(policy.make()));
@@ -262,7 +262,7 @@ TEST(ApiPolicies, JemallocNodesAreInThePolicysOwnArena) {
 // the policy calls a library through its own API. A new policy that does must
 // be listed here, or this test fails for it.
 enum class Owner { process_allocator, mimalloc, jemalloc, tcmalloc, tbbmalloc };
-template <class Policy>
+template <AllocationPolicy Policy>
 constexpr Owner kOwner = Owner::process_allocator;
 template <>
 constexpr Owner kOwner<MimallocPolicy> = Owner::mimalloc;

@@ -50,7 +50,7 @@ TYPED_TEST(CreationOrder, NewestFirstWalksTheStepsNodesNewestFirst) {
 }
 
 // How many of a step's consecutive nodes lie next to each other in memory.
-template <class Policy>
+template <AllocationPolicy Policy>
 double adjacent_fraction(Policy& policy, std::vector<const void*>* addresses = nullptr) {
   std::vector<const char*> nodes;
   for (int k = 0; k < kStepNodes; ++k)

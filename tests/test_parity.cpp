@@ -48,7 +48,7 @@ double loss_of(const std::string& line) {
   return at == std::string::npos ? NAN : std::stod(line.substr(at + 7));
 }
 
-template <class Policy>
+template <AllocationPolicy Policy>
 void expect_reference_output(const RunConfig& config, const std::string& reference_name) {
   const std::string reference_path = kShared + "/reference/" + reference_name;
   if (!std::filesystem::exists(reference_path) || test::names_path().empty()) {

@@ -176,9 +176,9 @@ def json_report(old_path, new_path, cells, only_old, only_new, threshold, notes,
         return value if value is not None and math.isfinite(value) else None
 
     return json.dumps({
-        "tool": "compare.py --baseline", "old": str(old_path), "new": str(new_path), "threshold": threshold,
+        "tool": "compare.py --baseline", "baseline_file": str(old_path), "new_file": str(new_path), "threshold": threshold,
         "alpha": ALPHA, "rule": RULE, "warnings": notes, "exit_status": status,
-        "cells": [dict(cell_json(c.key, c.old), old=side_json(c.old), new=side_json(c.new),
+        "cells": [dict(cell_json(c.key, c.old), baseline=side_json(c.old), contender=side_json(c.new),
                        speed={"ratio": c.speed.point, "low": finite(c.speed.low), "high": finite(c.speed.high)},
                        u=c.test.u, p_value=c.test.p, test=c.test.method, verdict=c.verdict) for c in cells],
         "only_in_old": [cell_json(k, r) for k, r in only_old], "only_in_new": [cell_json(k, r) for k, r in only_new],

@@ -96,8 +96,8 @@ class VerdictTest(unittest.TestCase):
             self.assertLess(cell["speed"]["low"], cell["speed"]["ratio"])
             self.assertEqual(cell["verdict"], "slower" if new[key] > 1.05 * old[key] else "no measurable difference")
             self.assertEqual(cell["test"], "exact")
-            self.assertEqual(cell["new"]["seconds"], [r["train_seconds"] for r in data[key]["repetitions"]])
-        self.assertIsNone(found["cells"][0]["old"]["noisy_repetitions"], "old.json predates noise flags")
+            self.assertEqual(cell["contender"]["seconds"], [r["train_seconds"] for r in data[key]["repetitions"]])
+        self.assertIsNone(found["cells"][0]["baseline"]["noisy_repetitions"], "old.json predates noise flags")
         self.assertEqual([(c["policy"], c["malloc"]) for c in found["only_in_new"]],
                          [k for k in new if k not in old])
 
@@ -132,7 +132,7 @@ class WarningTest(unittest.TestCase):
 class DirectoryTest(unittest.TestCase):
     def test_two_directories_are_compared_file_by_file(self):
         with tempfile.TemporaryDirectory() as temp:
-            old, new = Path(temp) / "old", Path(temp) / "new"
+            old, new = Path(temp) / "before", Path(temp) / "after"
             for directory, source in ((old, OLD), (new, SETS / "slower.json")):
                 (directory / "machine").mkdir(parents=True)
                 shutil.copy(source, directory / "machine" / "bench_train_dfs.json")

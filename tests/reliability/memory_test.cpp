@@ -1,6 +1,5 @@
-// Memory (issue 12, defects 3 and 6; issue 13's nodes-per-step formula):
-//  - the node count of a step, derived from the model (core/footprint.hpp),
-//    equals the count of a real step for several shapes and documents;
+// Memory (issue 12, defects 3 and 6; issue 13's nodes-per-step formula is
+// tests/test_footprint.cpp's):
 //  - loading a dataset takes a few times its size (it took 30x);
 //  - the memory guard estimates per engine from the longest document in the
 //    data, states its rule, can be overridden with --force, and its estimate
@@ -13,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "allocators/arena.hpp"
 #include "allocators/registry.hpp"
 #include "bench/memory_guard.hpp"
 #include "core/train.hpp"
@@ -26,41 +24,6 @@ using namespace mga::test;
 using mga::ModelConfig;
 
 constexpr double kMiB = 1 << 20;
-
-// ---- nodes per step ------------------------------------------------------------
-
-TEST(NodesPerStep, FormulaEqualsACountedStep) {
-  const mga::Dataset data = mga::parse_dataset(
-      "a\nbo\ncarla\nabcdefghijklmnop\nabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n");
-  const std::vector<ModelConfig> shapes = {
-      {}, {8, 2, 2, 8}, {12, 3, 3, 10}, {32, 4, 2, 16}, {6, 6, 1, 40}, {4, 1, 1, 3}};
-  for (const ModelConfig& model : shapes) {
-    mga::RunConfig config;
-    config.model = model;
-    auto rng = mga::make_rng(mga::RngKind::python, 42);
-    mga::Trainer<mga::ArenaPolicy> trainer(data, config, *rng);
-    mga::PhaseSeconds phases;
-    for (const auto doc : data.docs) {
-      const int positions = int(std::min<std::size_t>(model.block_size, doc.size() + 1));
-      SCOPED_TRACE("n_embd " + std::to_string(model.n_embd) + ", positions " +
-                   std::to_string(positions));
-      const auto before = trainer.nodes_created();
-      trainer.train_step(doc, 0, phases);
-      EXPECT_EQ(double(trainer.nodes_created() - before),
-                mga::graph_nodes_per_training_step(model, data.vocab_size(), positions));
-    }
-    for (int i = 0; i < 5; ++i) {
-      const auto before = trainer.nodes_created();
-      const auto tokens = trainer.sample(*rng, 0.5);
-      // A sample runs until BOS (one position more than its tokens) or the block ends.
-      const int positions =
-          int(tokens.size()) == model.block_size ? model.block_size : int(tokens.size()) + 1;
-      EXPECT_EQ(double(trainer.nodes_created() - before),
-                mga::graph_nodes_per_sample(model, data.vocab_size(), positions))
-          << "sample of " << positions << " positions";
-    }
-  }
-}
 
 // ---- peak RSS of real runs ------------------------------------------------------
 
