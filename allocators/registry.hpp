@@ -1,6 +1,6 @@
 // Every allocation policy, in the order reports list them: the one list of
 // policies. Adding a policy is its header, one #include and one entry in
-// AllPolicies below (and a row in the README's table; a row in
+// AllPolicies below (and a row in docs/policies.md's table; a row in
 // allocators/roles.hpp only if it plays a part other than a strategy's);
 // bench_train, the benchmarks, the tests and the scripts take the list from here.
 #pragma once
