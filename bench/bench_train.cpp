@@ -26,6 +26,7 @@
 #include "bench/json.hpp"
 #include "bench/list_allocators.hpp"
 #include "bench/memory_guard.hpp"
+#include "bench/noise.hpp"
 #include "bench/options.hpp"
 #include "bench/output_file.hpp"
 #include "bench/process_malloc.hpp"
@@ -145,6 +146,7 @@ void run_as_worker(const Options& o, const std::string& data_path) {
 }
 
 void run(const Options& o) {
+  const auto machine = machine_state();  // its load average before bench_train's own work
   check_mallocs(o);
   const std::string data_path = resolve_dataset(o.data);
   if (o.worker) return run_as_worker(o, data_path);
@@ -172,6 +174,7 @@ void run(const Options& o) {
   if (json.empty()) return;
   Fields context;
   for (auto& [key, value] : measurement_context()) context.push_back({key, json_string(value)});
+  for (auto& [key, value] : machine) context.push_back({key, json_string(value)});
   write_file_atomically(json, to_json(context, config_fields(o, plan, data_path, data), plan.runs));
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "allocators/roles.hpp"
+#include "bench/noise.hpp"
 
 namespace mga {
 
@@ -120,6 +121,7 @@ Fields measurement_fields(const Measurement& m) {
       {"peak_rss_kib", std::to_string(m.peak_rss_kib)},
       {"final_loss", json_number(m.final_loss)},
       {"output_fnv1a64", json_string(std::to_string(m.output_hash))},
+      {"noise", noise_json(m.noise)},
   };
   if (!m.replicas.empty()) {  // the thread axis
     fields.push_back({"steps_per_second", json_number(m.threads * m.steps / m.train_seconds)});
@@ -179,6 +181,7 @@ std::string to_json(const Fields& context, const Fields& config,
                                   {"cv", json_number(s.cv)},
                                   {"repetitions", std::to_string(all[i].repetitions.size())}},
                                  "      ")});
+    fields.push_back({"noisy_repetitions", std::to_string(all[i].noisy_repetitions())});
     fields.push_back({"repetitions", repetitions});
     runs += (i ? ", " : "") + object(fields, "    ");
   }

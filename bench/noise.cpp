@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "bench/json.hpp"
@@ -125,6 +126,26 @@ Noise NoiseProbe::stop(int threads, int cores) const {
   noise.load_average = read_load_average(root_);
   noise.flags = noise_flags(noise.cpu_fraction, noise.steal_fraction, noise.load_average, cores);
   return noise;
+}
+
+LoopNoise::LoopNoise(int loops) : loops_(loops) {}
+
+LineSink LoopNoise::watch(LineSink print) {
+  return [this, print = std::move(print)](const std::string& line) {
+    print(line);
+    if (line.empty() || line.rfind("num params: ", 0) == 0) saw(line);
+  };
+}
+
+void LoopNoise::saw(const std::string& line) {
+  std::lock_guard lock(mutex_);
+  if (!line.empty() && started_++ == 0) probe_.emplace();
+  if (line.empty() && probe_ && ++ended_ == loops_) noise_ = probe_->stop(loops_);
+}
+
+Noise LoopNoise::noise() const {
+  if (!noise_) throw std::logic_error("the training loops have not ended");
+  return *noise_;
 }
 
 std::string noise_json(const Noise& noise) {

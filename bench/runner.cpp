@@ -126,7 +126,14 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
       std::fputc('\n', stdout);
     }
   };
-  const TrainReplica train = trainer_for(o.engine, cell.allocator, cell.release, data);
+  print = with_noise_fault(o.inject_fault, print);
+  // The noise of the training loop: every replica's, on the thread axis.
+  LoopNoise loops(o.thread_axis ? cell.threads : 1);
+  const TrainReplica train = [&loops,
+                              trained = trainer_for(o.engine, cell.allocator, cell.release, data)](
+                                 const RunConfig& config, const LineSink& sink) {
+    return trained(config, loops.watch(sink));
+  };
   Measurement result;
   if (o.thread_axis) {
     const ReplicaRuns runs = run_replicas(o.run, cell.threads, train);
@@ -137,6 +144,7 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
     const RunResult run = train(o.run, print);
     result = make_measurement(cell.allocator, run, hash.value());
   }
+  result.noise = loops.noise();
   // After the measurement: glibc's check of its fastbins frees a few blocks.
   const ActiveMalloc active = checked_process_malloc(cell.malloc);
   result.malloc = active.name;
