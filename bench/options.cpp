@@ -2,67 +2,19 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
 #include <optional>
-#include <tuple>
 
-#include "bench/numbers.hpp"
+#include "bench/option_kinds.hpp"
 #include "bench/process_malloc.hpp"
 
 namespace mga {
 
 namespace {
 
-// Every integer option's check (bench/numbers.hpp's one rule). It also
-// rewrites the text as plain decimal, which CLI11 then converts: it would read
-// "010" as octal and "0x3" as hexadecimal.
-CLI::Validator integer_in(long long min, long long max) {
-  return CLI::Validator(
-      [min, max](std::string& text) {
-        std::string why;
-        const std::optional<long long> value = parse_integer(text, min, max, &why);
-        if (value) text = std::to_string(*value);
-        return value ? std::string() : why;
-      },
-      "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]");
-}
-
 std::vector<std::string> malloc_names() {
   std::vector<std::string> names;
   for (const auto& m : process_mallocs()) names.emplace_back(m.name);
   return names;
-}
-
-// An option whose text is checked by `parse` (nullopt and a reason if the
-// text is refused) and then stored by `store`.
-template <class T>
-CLI::Option* add_parsed(CLI::App& app, const std::string& name, const std::string& help,
-                        std::function<std::optional<T>(const std::string&, std::string*)> parse,
-                        std::function<void(T)> store) {
-  return app
-      .add_option_function<std::string>(
-          name,
-          [parse, store](const std::string& text) {
-            std::string why;  // none: the check below has passed
-            store(*parse(text, &why));
-          },
-          help)
-      ->check([parse](const std::string& text) {
-        std::string why;
-        return parse(text, &why) ? std::string() : why;
-      });
-}
-
-template <NamedEnum Enum>
-CLI::Option* add_enum(CLI::App& app, const std::string& name, const std::string& help,
-                      Enum* value) {
-  std::vector<std::string> names;
-  for (const auto& entry : enum_names(Enum{})) names.emplace_back(entry.name);
-  return app
-      .add_option_function<std::string>(
-          name, [value](const std::string& text) { *value = *parse_enum<Enum>(text); }, help)
-      ->check(CLI::IsMember(names))
-      ->default_str(std::string(to_string(*value)));
 }
 
 // The options whose presence matters beyond their value (validate's rules).
@@ -273,24 +225,7 @@ CLI::App make_app() {
       "bench_train");
 }
 
-std::string decimal(double value) {
-  char buffer[64];
-  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
-}
-
 }  // namespace
-
-bool operator==(const Options& a, const Options& b) {
-  auto fields = [](const Options& o) {
-    const RunConfig& r = o.run;
-    return std::tie(o.engine, o.allocators, o.mallocs, r.steps, r.seed.decimal(), r.rng, r.samples,
-                    r.topo, r.model.n_embd, r.model.n_head, r.model.n_layer, r.model.block_size,
-                    o.data, o.json, o.repeat, o.quiet, o.force, o.worker_timeout, o.thread_axis,
-                    o.threads, o.releases, o.list_allocators, o.list_format, o.worker, o.data_hash,
-                    o.inject_fault);
-  };
-  return fields(a) == fields(b);
-}
 
 CommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine line;
@@ -308,52 +243,6 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   }
   validate(line.options, given);
   return line;
-}
-
-std::vector<std::string> to_args(const Options& o) {
-  const Options defaults;
-  std::vector<std::string> args = {"bench_train"};
-  auto put = [&](const char* name, const auto& value, const auto& default_value,
-                 const std::string& text) {
-    if (value != default_value) args.push_back(std::string(name) + "=" + text);
-  };
-  auto flag = [&](const char* name, bool on) {
-    if (on) args.emplace_back(name);
-  };
-  const RunConfig& run = o.run;
-  const RunConfig& default_run = defaults.run;
-  put("--engine", o.engine, defaults.engine, std::string(to_string(o.engine)));
-  put("--allocator", o.allocators, defaults.allocators, o.allocators.text());
-  put("--steps", run.steps, default_run.steps, std::to_string(run.steps));
-  put("--seed", run.seed.decimal(), default_run.seed.decimal(), run.seed.decimal());
-  put("--rng", run.rng, default_run.rng, std::string(to_string(run.rng)));
-  put("--topo", run.topo, default_run.topo, std::string(to_string(run.topo)));
-  put("--n-embd", run.model.n_embd, default_run.model.n_embd, std::to_string(run.model.n_embd));
-  put("--n-head", run.model.n_head, default_run.model.n_head, std::to_string(run.model.n_head));
-  put("--n-layer", run.model.n_layer, default_run.model.n_layer, std::to_string(run.model.n_layer));
-  put("--block-size", run.model.block_size, default_run.model.block_size,
-      std::to_string(run.model.block_size));
-  put("--samples", run.samples, default_run.samples, std::to_string(run.samples));
-  put("--data", o.data, defaults.data, o.data);
-  put("--repeat", o.repeat, defaults.repeat, std::to_string(o.repeat));
-  put("--malloc", o.mallocs, defaults.mallocs, o.mallocs.text());
-  put("--json", o.json, defaults.json, o.json);
-  if (o.thread_axis) {
-    std::vector<std::string> counts;
-    for (int n : o.threads) counts.push_back(std::to_string(n));
-    args.push_back("--threads=" + join_list(counts));
-    args.push_back("--release=" +
-                   std::string(o.releases.size() > 1 ? "all" : to_string(o.releases.at(0))));
-  }
-  flag("--force", o.force);
-  put("--worker-timeout", o.worker_timeout, defaults.worker_timeout, decimal(o.worker_timeout));
-  flag("--quiet", o.quiet);
-  flag("--list-allocators", o.list_allocators);
-  put("--format", o.list_format, defaults.list_format, std::string(to_string(o.list_format)));
-  flag("--worker", o.worker);
-  put("--data-hash", o.data_hash, defaults.data_hash, o.data_hash);
-  put("--inject-fault", o.inject_fault, defaults.inject_fault, o.inject_fault);
-  return args;
 }
 
 std::vector<std::string> option_names() {

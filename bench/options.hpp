@@ -3,11 +3,11 @@
 // writer of a command line: a worker process's (bench/runner.cpp) and the
 // restart under --malloc are to_args of their Options.
 //
-// A new option: a field of Options (and in operator==), its CLI11 definition
-// and check in options.cpp's define_options (and validate, for a rule across
-// options), its spelling in to_args, and a command line using it in the table
-// of tests/reliability/options_test.cpp, which fails for an option that no
-// line of the table makes to_args write.
+// A new option: a field of Options, its CLI11 definition and check in
+// options.cpp's define_options (and validate, for a rule across options), the
+// field in operator== and its spelling in to_args (bench/to_args.cpp), and a
+// command line using it in the table of tests/reliability/options_test.cpp,
+// which fails for an option that no line of the table makes to_args write.
 #pragma once
 
 #include <span>
