@@ -1,5 +1,7 @@
 #include "bench/cells.hpp"
 
+#include "bench/process_malloc.hpp"
+
 namespace mga {
 
 namespace {
@@ -67,7 +69,8 @@ Options worker_options(const Options& o, const Cell& cell, const std::string& da
   worker.worker = true;
   worker.engine = o.engine;
   if (o.engine == Engine::graph) worker.allocators = {{cell.allocator}};
-  if (!cell.malloc.empty()) worker.mallocs = {{cell.malloc}};
+  // A user allocator as NAME=PATH: the worker adds it to its list again.
+  if (!cell.malloc.empty()) worker.mallocs = {{malloc_argument(*find_process_malloc(cell.malloc))}};
   worker.run = o.run;
   worker.data = data_path;
   worker.data_hash = std::to_string(data.content_hash);

@@ -44,6 +44,8 @@ struct Measurement {
   double final_loss = 0;
   std::string malloc = "?";          // the process allocator the run had (bench/process_malloc.hpp)
   std::string malloc_library = "?";  // the file malloc resolved into
+  std::string malloc_source = "builtin";  // "user": --malloc NAME=PATH, a PATH or --malloc-file
+  std::string malloc_sha256;              // of malloc_library; "" for glibc
   Noise noise;                            // over the training loop (bench/noise.hpp)
   int threads = 1;
   ReleaseMode release = ReleaseMode::inline_release;

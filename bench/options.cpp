@@ -4,18 +4,13 @@
 #include <algorithm>
 #include <optional>
 
+#include "bench/malloc_list.hpp"
 #include "bench/option_kinds.hpp"
 #include "bench/process_malloc.hpp"
 
 namespace mga {
 
 namespace {
-
-std::vector<std::string> malloc_names() {
-  std::vector<std::string> names;
-  for (const auto& m : process_mallocs()) names.emplace_back(m.name);
-  return names;
-}
 
 // The options whose presence matters beyond their value (validate's rules).
 struct GivenOptions {
@@ -24,7 +19,14 @@ struct GivenOptions {
   CLI::Option* threads = nullptr;
   CLI::Option* release = nullptr;
   CLI::Option* format = nullptr;
+  CLI::Option* malloc = nullptr;  // its text is read by validate, which knows --malloc-file
+  CLI::Option* malloc_file = nullptr;
 };
+
+// The check of a path option: not "".
+std::string path_given(const std::string& path) {
+  return path.empty() ? "the path is empty" : "";
+}
 
 // Defines every option on `app`, storing into `o`.
 GivenOptions define_options(CLI::App& app, Options& o) {
@@ -97,30 +99,32 @@ GivenOptions define_options(CLI::App& app, Options& o) {
   app.add_option("--data", o.data,
                  "names.txt, one name per line (default: ../shared/data/names.txt if it exists, "
                  "else data/names.txt, downloaded if missing)")
-      ->check([](const std::string& path) -> std::string {
-        return path.empty() ? "the path is empty" : "";  // else "" would mean: download
-      });
+      ->check(path_given);  // else "" would mean: download
   app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
       ->transform(integer_in(1, 10'000))
       ->capture_default_str();
   std::string malloc_list = "'all'";
-  for (const auto& name : malloc_names()) malloc_list += ", " + name;
-  add_parsed<NameList>(
-      app, "--malloc",
-      "process allocator (malloc and operator new of the whole process, each run in a fresh "
-      "process), a list of them (run in that order) or 'all': " +
-          malloc_list + "; default: the one bench_train was started with",
-      [](const std::string& text, std::string* why) {
-        return parse_name_list(text, malloc_names(), "process allocator", why);
-      },
-      [&o](NameList list) { o.mallocs = std::move(list); });
+  for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
+  given.malloc =
+      app.add_option("--malloc", CLI::callback_t{},
+                     "process allocator (malloc and operator new of the whole process, each run "
+                     "in a fresh process), a list of them (run in that order) or 'all': " +
+                         malloc_list +
+                         "; or a library of your own, NAME=PATH or a PATH (named after its file); "
+                         "default: the one bench_train was started with")
+          ->type_name("NAME[,NAME...]");
+  given.malloc_file =
+      app.add_option("--malloc-file", o.malloc_file,
+                     "a file of process allocators of your own, lines 'NAME PATH' ('#' "
+                     "comments): --malloc=all runs them after the built-ins, a --malloc list "
+                     "by name")
+          ->type_name("FILE")
+          ->check(path_given);
   app.add_option("--json", o.json,
                  "also write the results as JSON to this file (atomically, keeping an existing "
                  "file's permissions; never over an input, standard output or anything but a "
                  "regular file; '-' is refused: standard output carries the table)")
-      ->check([](const std::string& path) -> std::string {
-        return path.empty() ? "the path is empty" : "";
-      });
+      ->check(path_given);
   given.threads =
       add_parsed<std::vector<int>>(
           app, "--threads",
@@ -212,6 +216,15 @@ void validate(Options& o, const GivenOptions& given) {
   }
   if (given.format->count() > 0 && !o.list_allocators)
     refuse("--format", "applies to --list-allocators only");
+  if (given.malloc->count() > 0) {
+    std::string why;
+    auto mallocs = parse_malloc_list(given.malloc->as<std::string>(), !o.malloc_file.empty(), &why);
+    if (!mallocs) throw UsageError(why);
+    o.mallocs = std::move(*mallocs);
+  } else if (!o.malloc_file.empty()) {
+    refuse("--malloc-file",
+           "applies with --malloc (--malloc=all, or a list naming its allocators)");
+  }
   if (o.run.model.n_embd % o.run.model.n_head != 0) {
     refuse("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
                            ") is not divisible by --n-head (" + std::to_string(o.run.model.n_head) +

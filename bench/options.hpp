@@ -41,10 +41,13 @@ constexpr std::span<const EnumName<ListFormat>> enum_names(ListFormat) {
 struct Options {
   Engine engine = Engine::graph;
   NameList allocators{{std::string(policy_with(Role::baseline))}};  // the graph engine's
-  NameList mallocs;  // none: the process allocator this process was started with
-  RunConfig run;     // --steps, --seed, --rng, --topo, the model's shape, --samples
-  std::string data;  // "": the location rule of core/dataset.hpp
-  std::string json;  // "": no JSON file
+  // None: the process allocator this process was started with. Items as
+  // bench/malloc_list.hpp writes them (NAME=PATH for a user allocator).
+  NameList mallocs;
+  std::string malloc_file;  // "": none (--malloc-file)
+  RunConfig run;            // --steps, --seed, --rng, --topo, the model's shape, --samples
+  std::string data;         // "": the location rule of core/dataset.hpp
+  std::string json;         // "": no JSON file
   int repeat = 1;
   bool quiet = false;
   bool force = false;            // run even if the memory estimate exceeds the machine's

@@ -40,6 +40,8 @@ constexpr Field<Measurement> kMeasurementFields[] = {
     {"final_loss", [](Measurement& m) -> FieldRef { return &m.final_loss; }},
     {"malloc", [](Measurement& m) -> FieldRef { return &m.malloc; }},
     {"malloc_library", [](Measurement& m) -> FieldRef { return &m.malloc_library; }},
+    {"malloc_source", [](Measurement& m) -> FieldRef { return &m.malloc_source; }},
+    {"malloc_sha256", [](Measurement& m) -> FieldRef { return &m.malloc_sha256; }},
     {"noise", [](Measurement& m) -> FieldRef { return &m.noise; }},
     {"threads", [](Measurement& m) -> FieldRef { return &m.threads; }},
     {"release", [](Measurement& m) -> FieldRef { return &m.release; }},

@@ -149,6 +149,8 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
   const ActiveMalloc active = checked_process_malloc(cell.malloc);
   result.malloc = active.name;
   result.malloc_library = active.library;
+  result.malloc_source = to_string(active.source);
+  result.malloc_sha256 = active.sha256;
   return result;
 }
 

@@ -10,11 +10,11 @@ namespace mga {
 bool operator==(const Options& a, const Options& b) {
   auto fields = [](const Options& o) {
     const RunConfig& r = o.run;
-    return std::tie(o.engine, o.allocators, o.mallocs, r.steps, r.seed.decimal(), r.rng, r.samples,
-                    r.topo, r.model.n_embd, r.model.n_head, r.model.n_layer, r.model.block_size,
-                    o.data, o.json, o.repeat, o.quiet, o.force, o.worker_timeout, o.thread_axis,
-                    o.threads, o.releases, o.list_allocators, o.list_format, o.worker, o.data_hash,
-                    o.inject_fault);
+    return std::tie(o.engine, o.allocators, o.mallocs, o.malloc_file, r.steps, r.seed.decimal(),
+                    r.rng, r.samples, r.topo, r.model.n_embd, r.model.n_head, r.model.n_layer,
+                    r.model.block_size, o.data, o.json, o.repeat, o.quiet, o.force,
+                    o.worker_timeout, o.thread_axis, o.threads, o.releases, o.list_allocators,
+                    o.list_format, o.worker, o.data_hash, o.inject_fault);
   };
   return fields(a) == fields(b);
 }
@@ -46,6 +46,7 @@ std::vector<std::string> to_args(const Options& o) {
   put("--data", o.data, defaults.data, o.data);
   put("--repeat", o.repeat, defaults.repeat, std::to_string(o.repeat));
   put("--malloc", o.mallocs, defaults.mallocs, o.mallocs.text());
+  put("--malloc-file", o.malloc_file, defaults.malloc_file, o.malloc_file);
   put("--json", o.json, defaults.json, o.json);
   if (o.thread_axis) {
     std::vector<std::string> counts;
