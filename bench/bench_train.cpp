@@ -57,9 +57,9 @@ std::string json_list(const std::vector<std::string>& items) {
   return list + "]";
 }
 
-// The JSON's "config": what the run was asked to do.
-Fields config_fields(const Options& o, const Plan& plan, const std::string& data_path,
-                     const Dataset& data) {
+// The JSON's "config": what the run was asked to do, and how many rounds it ran.
+Fields config_fields(const Options& o, const Plan& plan, const Rounds& rounds,
+                     const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
   std::vector<std::string> threads, releases;
   for (int n : o.threads) threads.push_back(std::to_string(n));
@@ -81,7 +81,17 @@ Fields config_fields(const Options& o, const Plan& plan, const std::string& data
       {"release", json_list(releases)},
       {"data", json_string(data_path)},
       {"num_docs", std::to_string(data.docs.size())},
-      {"vocab_size", std::to_string(data.vocab_size())}};
+      {"vocab_size", std::to_string(data.vocab_size())},
+      {"repeat", std::to_string(rounds.count)},
+      {"repeat_mode", json_string(rounds.automatic ? "auto" : "fixed")}};
+  if (rounds.automatic) {
+    config.insert(config.end(), {{"repeat_target", json_number(o.repeat_target_percent / 100)},
+                                 {"repeat_budget_seconds", json_number(o.repeat_budget)},
+                                 {"repeat_min", std::to_string(kAutoMinRounds)},
+                                 {"repeat_max", std::to_string(kAutoMaxRounds)},
+                                 {"repeat_outcome", json_string(rounds.outcome)},
+                                 {"repeat_outcome_text", json_string(rounds.text)}});
+  }
   if (o.thread_axis) config.push_back({"background_left_out", json_object(plan.left_out)});
   return config;
 }
@@ -184,17 +194,19 @@ void run(const Options& given) {
   check_model_memory(o, data, file_bytes);
 
   Plan plan = plan_cells(o);
+  Rounds rounds;
+  rounds.count = 1;
   if (runs_in_this_process(o)) {
     plan.runs[0].repetitions.push_back(run_cell(o, plan.cells[0], data, !o.quiet));
     print_summary(stdout, plan.runs[0]);
   } else {
-    run_round_robin(o, plan, data_path, data);
+    rounds = run_round_robin(o, plan, data_path, data);
   }
   check_outputs_agree(o, plan);
   check_stdout("the results");
   if (json.empty()) return;
   write_file_atomically(json, to_json(context_fields(o, machine),
-                                      config_fields(o, plan, data_path, data), plan.runs));
+                                      config_fields(o, plan, rounds, data_path, data), plan.runs));
 }
 
 void list_allocators(ListFormat format) {

@@ -27,7 +27,7 @@ std::vector<std::string> cell_mallocs(const Options& o) {
 
 bool runs_in_this_process(const Options& o) {
   return !o.worker && cell_allocators(o).size() * cell_mallocs(o).size() == 1 && o.repeat == 1 &&
-         !o.thread_axis;
+         !o.repeat_auto && !o.thread_axis;
 }
 
 Plan plan_cells(const Options& o) {

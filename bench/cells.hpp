@@ -41,7 +41,7 @@ std::vector<std::string> cell_allocators(const Options& o);
 std::vector<std::string> cell_mallocs(const Options& o);
 
 // Whether the run is one cell run once, here in this process (which prints
-// microgpt's output): not a worker, and no --repeat, lists or thread axis.
+// microgpt's output): not a worker, and no --repeat (nor auto), lists or thread axis.
 bool runs_in_this_process(const Options& o);
 
 // The Options a worker process gets for `cell`: o's engine and run config,

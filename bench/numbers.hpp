@@ -3,7 +3,8 @@
 // does, with Seed::parse (core/seed.hpp): decimal digits, a sign, surrounding
 // spaces and single underscores between digits ("1_000"). Leading zeros are
 // decimal ("010" is ten, not octal eight); "0x3", "1e1" and "5.0" are not
-// integers. --worker-timeout is read by parse_seconds.
+// integers. --worker-timeout, --repeat-budget and --repeat-target are read
+// by parse_decimal.
 #pragma once
 
 #include <charconv>

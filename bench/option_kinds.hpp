@@ -1,6 +1,6 @@
 // The kinds of option bench_train's command line defines (bench/options.cpp):
 // integers by bench/numbers.hpp's rule, texts checked by a parser, names of an
-// enum.
+// enum, and decimal numbers.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -59,6 +59,27 @@ CLI::Option* add_enum(CLI::App& app, const std::string& name, const std::string&
           name, [value](const std::string& text) { *value = *parse_enum<Enum>(text); }, help)
       ->check(CLI::IsMember(names))
       ->default_str(std::string(to_string(*value)));
+}
+
+// A number option read by parse_decimal within [min, max] (and above min
+// when `above`), stored as given.
+inline CLI::Option* add_decimal(CLI::App& app, const std::string& name, const std::string& help,
+                                double min, double max, bool above, double* value) {
+  return add_parsed<double>(
+             app, name, help,
+             [=](const std::string& text, std::string* why) {
+               std::optional<double> parsed = parse_decimal(text, min, max);
+               if (parsed && above && *parsed <= min) parsed.reset();
+               if (!parsed) {
+                 char range[64];
+                 std::snprintf(range, sizeof range, "%s %g to %g", above ? "above" : "from", min,
+                               max);
+                 *why = "not a number " + std::string(range) + ": '" + text + "'";
+               }
+               return parsed;
+             },
+             [value](double parsed) { *value = parsed; })
+      ->default_str(shortest_decimal(*value));
 }
 
 }  // namespace mga

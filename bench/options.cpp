@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "bench/malloc_list.hpp"
+#include "bench/noise.hpp"
 #include "bench/option_kinds.hpp"
 #include "bench/process_malloc.hpp"
 
@@ -21,7 +22,23 @@ struct GivenOptions {
   CLI::Option* format = nullptr;
   CLI::Option* malloc = nullptr;  // its text is read by validate, which knows --malloc-file
   CLI::Option* malloc_file = nullptr;
+  CLI::Option* repeat_target = nullptr;
+  CLI::Option* repeat_budget = nullptr;
 };
+
+// The footer of --help: how numbers are read, and the noise flags' thresholds.
+std::string help_footer() {
+  char thresholds[256];
+  std::snprintf(thresholds, sizeof thresholds,
+                "the process ran less than %g%% of the loop's wall time per thread, the "
+                "hypervisor stole more than %g%% of the CPU time, or the load average passed "
+                "the cores + %g",
+                100 * kMinCpuFraction, 100 * kMaxStealFraction, kLoadMargin);
+  return "Integer options are decimal, as Python's int() reads them: 010 is ten; 0x3, 1e1 and "
+         "5.0 are not integers.\n\nNoise: every repetition's training loop is watched, and "
+         "flagged (in the table, the summary and the JSON's \"noise\") when " +
+         std::string(thresholds) + ". Flagged repetitions stay in the medians.";
+}
 
 // The check of a path option: not "".
 std::string path_given(const std::string& path) {
@@ -32,9 +49,7 @@ std::string path_given(const std::string& path) {
 GivenOptions define_options(CLI::App& app, Options& o) {
   GivenOptions given;
   app.get_formatter()->column_width(30);
-  app.footer(
-      "Integer options are decimal, as Python's int() reads them: 010 is "
-      "ten; 0x3, 1e1 and 5.0 are not integers.");
+  app.footer(help_footer());
   std::string engine_help;
   for (const auto& info : kEngineNames) {
     engine_help += (engine_help.empty() ? "" : "; ") + std::string(info.name) + ": " +
@@ -100,9 +115,35 @@ GivenOptions define_options(CLI::App& app, Options& o) {
                  "names.txt, one name per line (default: ../shared/data/names.txt if it exists, "
                  "else data/names.txt, downloaded if missing)")
       ->check(path_given);  // else "" would mean: download
-  app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
-      ->transform(integer_in(1, 10'000))
-      ->capture_default_str();
+  add_parsed<int>(          // 0 stands for 'auto'
+      app, "--repeat",
+      "repetitions per cell, each in a fresh process, round-robin; or 'auto': rounds until "
+      "every cell's median has a 95% interval (percentile bootstrap) within --repeat-target, "
+      "at least " +
+          std::to_string(kAutoMinRounds) + " and at most " + std::to_string(kAutoMaxRounds) +
+          " rounds, no round started that the rounds so far predict would pass --repeat-budget",
+      [](const std::string& text, std::string* why) -> std::optional<int> {
+        if (text == "auto") return 0;
+        const auto rounds = parse_integer(text, 1, 10'000, why);
+        if (rounds) return int(*rounds);
+        *why += " (or 'auto')";
+        return std::nullopt;
+      },
+      [&o](int rounds) {
+        o.repeat_auto = rounds == 0;
+        o.repeat = rounds == 0 ? 1 : rounds;
+      })
+      ->type_name("N|auto")
+      ->default_str(std::to_string(o.repeat));
+  given.repeat_target =
+      add_decimal(app, "--repeat-target",
+                  "with --repeat auto: the 95% interval's half-width, in percent of the median", 0,
+                  100, true, &o.repeat_target_percent)
+          ->type_name("PCT");
+  given.repeat_budget =
+      add_decimal(app, "--repeat-budget", "with --repeat auto: seconds the rounds may take", 0, 1e9,
+                  true, &o.repeat_budget)
+          ->type_name("SECONDS");
   std::string malloc_list = "'all'";
   for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
   given.malloc =
@@ -216,6 +257,10 @@ void validate(Options& o, const GivenOptions& given) {
   }
   if (given.format->count() > 0 && !o.list_allocators)
     refuse("--format", "applies to --list-allocators only");
+  for (CLI::Option* option : {given.repeat_target, given.repeat_budget}) {
+    if (option->count() > 0 && !o.repeat_auto)
+      refuse(option->get_name(), "applies to --repeat auto only");
+  }
   if (given.malloc->count() > 0) {
     std::string why;
     auto mallocs = parse_malloc_list(given.malloc->as<std::string>(), !o.malloc_file.empty(), &why);

@@ -17,6 +17,7 @@
 
 #include "allocators/registry.hpp"
 #include "bench/option_lists.hpp"
+#include "bench/repeat.hpp"
 #include "bench/replicas.hpp"
 #include "core/engine.hpp"
 #include "core/train.hpp"
@@ -44,11 +45,14 @@ struct Options {
   // None: the process allocator this process was started with. Items as
   // bench/malloc_list.hpp writes them (NAME=PATH for a user allocator).
   NameList mallocs;
-  std::string malloc_file;  // "": none (--malloc-file)
-  RunConfig run;            // --steps, --seed, --rng, --topo, the model's shape, --samples
-  std::string data;         // "": the location rule of core/dataset.hpp
-  std::string json;         // "": no JSON file
-  int repeat = 1;
+  std::string malloc_file;   // "": none (--malloc-file)
+  RunConfig run;             // --steps, --seed, --rng, --topo, the model's shape, --samples
+  std::string data;          // "": the location rule of core/dataset.hpp
+  std::string json;          // "": no JSON file
+  int repeat = 1;            // rounds, unless repeat_auto
+  bool repeat_auto = false;  // --repeat auto (bench/repeat.hpp)
+  double repeat_target_percent = kDefaultRepeatTargetPercent;  // the interval's half-width
+  double repeat_budget = kDefaultRepeatBudget;                 // seconds
   bool quiet = false;
   bool force = false;            // run even if the memory estimate exceeds the machine's
   double worker_timeout = 3600;  // seconds per worker process, 0 for none

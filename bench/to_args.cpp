@@ -12,9 +12,10 @@ bool operator==(const Options& a, const Options& b) {
     const RunConfig& r = o.run;
     return std::tie(o.engine, o.allocators, o.mallocs, o.malloc_file, r.steps, r.seed.decimal(),
                     r.rng, r.samples, r.topo, r.model.n_embd, r.model.n_head, r.model.n_layer,
-                    r.model.block_size, o.data, o.json, o.repeat, o.quiet, o.force,
-                    o.worker_timeout, o.thread_axis, o.threads, o.releases, o.list_allocators,
-                    o.list_format, o.worker, o.data_hash, o.inject_fault);
+                    r.model.block_size, o.data, o.json, o.repeat, o.repeat_auto,
+                    o.repeat_target_percent, o.repeat_budget, o.quiet, o.force, o.worker_timeout,
+                    o.thread_axis, o.threads, o.releases, o.list_allocators, o.list_format,
+                    o.worker, o.data_hash, o.inject_fault);
   };
   return fields(a) == fields(b);
 }
@@ -44,7 +45,12 @@ std::vector<std::string> to_args(const Options& o) {
       std::to_string(run.model.block_size));
   put("--samples", run.samples, default_run.samples, std::to_string(run.samples));
   put("--data", o.data, defaults.data, o.data);
-  put("--repeat", o.repeat, defaults.repeat, std::to_string(o.repeat));
+  put("--repeat", o.repeat_auto ? 0 : o.repeat, defaults.repeat,
+      o.repeat_auto ? "auto" : std::to_string(o.repeat));
+  put("--repeat-target", o.repeat_target_percent, defaults.repeat_target_percent,
+      shortest_decimal(o.repeat_target_percent));
+  put("--repeat-budget", o.repeat_budget, defaults.repeat_budget,
+      shortest_decimal(o.repeat_budget));
   put("--malloc", o.mallocs, defaults.mallocs, o.mallocs.text());
   put("--malloc-file", o.malloc_file, defaults.malloc_file, o.malloc_file);
   put("--json", o.json, defaults.json, o.json);

@@ -55,8 +55,9 @@ const std::vector<Args> kCommandLines = {
      "--malloc=" + kMallocA, "--threads=3", "--release=inline"},
     {"--seed=-100000000000000000000", "--data", "/a dir/x=y/--names.txt", "--worker-timeout",
      "1e3"},
-    {"--malloc=all", "--malloc-file=/opt/m/mallocs.txt"},
-    {"--malloc=" + kMallocA + ",mine=/opt/x/libmine.so.2,/opt/y/libother.so"},
+    {"--repeat=auto", "--repeat-target=2.5", "--repeat-budget=90.5", "--malloc=all",
+     "--malloc-file=/opt/m/mallocs.txt"},
+    {"--repeat", "auto", "--malloc=" + kMallocA + ",mine=/opt/x/libmine.so.2,/opt/y/libother.so"},
 };
 
 TEST(Options, ToArgsIsReadBackAsTheSameOptions) {
@@ -120,6 +121,7 @@ TEST(Options, AWorkersCommandLineRunsExactlyItsCell) {
       EXPECT_EQ(read.data_hash, std::to_string(data.content_hash));
       EXPECT_EQ(read.run.seed.decimal(), o.run.seed.decimal());
       EXPECT_EQ(read.run.steps, o.run.steps);
+      EXPECT_FALSE(read.repeat_auto);
       read.mallocs.names = mga::register_mallocs(read.mallocs, "");
       EXPECT_EQ(mga::plan_cells(read).cells, std::vector<mga::Cell>{cell});
     }
@@ -169,6 +171,31 @@ TEST(Options, MallocListsTakeLibrariesAndTheFilesNames) {
   refused({"--malloc=" + kMallocA + ",all"}, "'all' stands alone");
   refused({"--malloc-file=f.txt"}, "--malloc-file: applies with --malloc");
   refused({"--malloc=" + kMallocA + ",x=/opt/a b.so"}, "white space");
+}
+
+// --repeat N or auto; --repeat-target and --repeat-budget only with auto, above 0.
+TEST(Options, RepeatAutoAndItsNumbers) {
+  const mga::Options o = parse({"--repeat=auto", "--repeat-target=2", "--repeat-budget=1e3"});
+  EXPECT_TRUE(o.repeat_auto);
+  EXPECT_EQ(o.repeat_target_percent, 2);
+  EXPECT_EQ(o.repeat_budget, 1000);
+  EXPECT_FALSE(mga::runs_in_this_process(parse({"--repeat=auto"})));
+  const mga::Options defaults = parse({"--repeat=auto"});
+  EXPECT_EQ(defaults.repeat_target_percent, 5);
+  EXPECT_EQ(defaults.repeat_budget, 600);
+  for (const auto& [args, needle] : std::vector<std::pair<Args, std::string>>{
+           {{"--repeat=automatic"}, "--repeat: not an integer: 'automatic' (or 'auto')"},
+           {{"--repeat=0"}, "--repeat: 0 is not in range 1 to 10000"},
+           {{"--repeat-target=5"}, "--repeat-target: applies to --repeat auto only"},
+           {{"--repeat=3", "--repeat-budget=5"}, "--repeat-budget: applies to --repeat auto only"},
+           {{"--repeat=auto", "--repeat-target=0"}, "--repeat-target: not a number above 0 to 100"},
+           {{"--repeat=auto", "--repeat-target=101"}, "not a number above 0 to 100: '101'"},
+           {{"--repeat=auto", "--repeat-target=5%"}, "not a number above 0 to 100: '5%'"},
+           {{"--repeat=auto", "--repeat-budget=0"}, "--repeat-budget: not a number above 0"},
+           {{"--repeat=auto", "--repeat-budget=nan"}, "--repeat-budget: not a number above 0"},
+           {{"--repeat=auto", "--repeat-budget=-3"}, "--repeat-budget: not a number above 0"}}) {
+    refused(args, needle);
+  }
 }
 
 }  // namespace
