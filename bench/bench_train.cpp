@@ -25,13 +25,16 @@
 #include "bench/context.hpp"
 #include "bench/json.hpp"
 #include "bench/list_allocators.hpp"
+#include "bench/malloc_list.hpp"
 #include "bench/memory_guard.hpp"
+#include "bench/noise.hpp"
 #include "bench/options.hpp"
 #include "bench/output_file.hpp"
 #include "bench/process_malloc.hpp"
 #include "bench/report.hpp"
 #include "bench/runner.hpp"
 #include "bench/text.hpp"
+#include "bench/user_malloc.hpp"
 #include "bench/worker.hpp"
 
 namespace {
@@ -54,9 +57,9 @@ std::string json_list(const std::vector<std::string>& items) {
   return list + "]";
 }
 
-// The JSON's "config": what the run was asked to do.
-Fields config_fields(const Options& o, const Plan& plan, const std::string& data_path,
-                     const Dataset& data) {
+// The JSON's "config": what the run was asked to do, and how many rounds it ran.
+Fields config_fields(const Options& o, const Plan& plan, const Rounds& rounds,
+                     const std::string& data_path, const Dataset& data) {
   const auto& m = o.run.model;
   std::vector<std::string> threads, releases;
   for (int n : o.threads) threads.push_back(std::to_string(n));
@@ -78,7 +81,17 @@ Fields config_fields(const Options& o, const Plan& plan, const std::string& data
       {"release", json_list(releases)},
       {"data", json_string(data_path)},
       {"num_docs", std::to_string(data.docs.size())},
-      {"vocab_size", std::to_string(data.vocab_size())}};
+      {"vocab_size", std::to_string(data.vocab_size())},
+      {"repeat", std::to_string(rounds.count)},
+      {"repeat_mode", json_string(rounds.automatic ? "auto" : "fixed")}};
+  if (rounds.automatic) {
+    config.insert(config.end(), {{"repeat_target", json_number(o.repeat_target_percent / 100)},
+                                 {"repeat_budget_seconds", json_number(o.repeat_budget)},
+                                 {"repeat_min", std::to_string(kAutoMinRounds)},
+                                 {"repeat_max", std::to_string(kAutoMaxRounds)},
+                                 {"repeat_outcome", json_string(rounds.outcome)},
+                                 {"repeat_outcome_text", json_string(rounds.text)}});
+  }
   if (o.thread_axis) config.push_back({"background_left_out", json_object(plan.left_out)});
   return config;
 }
@@ -112,23 +125,42 @@ void check_model_memory(const Options& o, const Dataset& data, double file_bytes
   check_memory(o, estimate_graph_run(model, shape, o.run.samples > 0, o.run.topo, costs, copies));
 }
 
-// Every process allocator of --malloc is installed, and this process runs on
-// it when it trains here (else it restarts itself on it).
-void check_mallocs(const Options& o) {
+// The Options the run goes by: --malloc's allocators registered (a user's
+// added to the list of process allocators; 'all' with --malloc-file's), their
+// names in o.mallocs. Before any run (not in a worker, which was given checked
+// ones), each is verified; and a run here restarts itself under its allocator.
+Options register_and_check_mallocs(const Options& o) {
+  Options registered = o;
   try {
-    for (const auto& name : o.mallocs.names) preload_path(*find_process_malloc(name));
+    registered.mallocs.names = register_mallocs(o.mallocs, o.malloc_file);
+    if (!o.worker) verify_mallocs(registered.mallocs.names, o.mallocs);
   } catch (const MallocUnavailable& e) {
     throw UsageError(e.what());
   }
-  if (!runs_in_this_process(o) || o.mallocs.names.empty()) return;
-  const ProcessMalloc& malloc = *find_process_malloc(o.mallocs.names.at(0));
-  if (started_with_process_malloc(malloc)) return;
+  if (!runs_in_this_process(registered) || registered.mallocs.names.empty()) return registered;
+  const ProcessMalloc& malloc = *find_process_malloc(registered.mallocs.names.at(0));
+  if (started_with_process_malloc(malloc)) return registered;
   std::fflush(stdout);
-  std::vector<std::string> args = to_args(o);
+  std::vector<std::string> args = to_args(o);  // as given: the restart registers them again
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   restart_with_process_malloc(malloc, argv.data());
+}
+
+// The JSON's "context": where and how it was measured; how quiet the machine
+// was at the start (`machine`); each preloaded library the run used.
+Fields context_fields(const Options& o,
+                      const std::vector<std::pair<std::string, std::string>>& machine) {
+  Fields context;
+  auto add = [&](const std::vector<std::pair<std::string, std::string>>& entries) {
+    for (const auto& [key, value] : entries) context.push_back({key, json_string(value)});
+  };
+  add(measurement_context());
+  add(machine);
+  for (const std::string& name : o.mallocs.names)
+    add(malloc_library_context(*find_process_malloc(name)));
+  return context;
 }
 
 // A worker: one cell, on the bytes the parent read, and its record on stdout.
@@ -144,8 +176,9 @@ void run_as_worker(const Options& o, const std::string& data_path) {
   check_stdout("the results");
 }
 
-void run(const Options& o) {
-  check_mallocs(o);
+void run(const Options& given) {
+  const auto machine = machine_state();  // its load average before bench_train's own work
+  const Options o = register_and_check_mallocs(given);
   const std::string data_path = resolve_dataset(o.data);
   if (o.worker) return run_as_worker(o, data_path);
   // A bad --json is bad input: refuse it before training. Never the input itself.
@@ -161,18 +194,19 @@ void run(const Options& o) {
   check_model_memory(o, data, file_bytes);
 
   Plan plan = plan_cells(o);
+  Rounds rounds;
+  rounds.count = 1;
   if (runs_in_this_process(o)) {
     plan.runs[0].repetitions.push_back(run_cell(o, plan.cells[0], data, !o.quiet));
     print_summary(stdout, plan.runs[0]);
   } else {
-    run_round_robin(o, plan, data_path, data);
+    rounds = run_round_robin(o, plan, data_path, data);
   }
   check_outputs_agree(o, plan);
   check_stdout("the results");
   if (json.empty()) return;
-  Fields context;
-  for (auto& [key, value] : measurement_context()) context.push_back({key, json_string(value)});
-  write_file_atomically(json, to_json(context, config_fields(o, plan, data_path, data), plan.runs));
+  write_file_atomically(json, to_json(context_fields(o, machine),
+                                      config_fields(o, plan, rounds, data_path, data), plan.runs));
 }
 
 void list_allocators(ListFormat format) {
@@ -192,6 +226,8 @@ void print_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A child started to see what a --malloc library does when preloaded (bench/user_malloc.hpp).
+  if (const auto status = run_malloc_probe_if_asked(argc, argv)) return *status;
   open_standard_streams();   // before anything opens a file: see bench/worker.hpp
   ignore_file_size_limit();  // a full --json or stdout under ulimit -f is an error, not SIGXFSZ
   try {

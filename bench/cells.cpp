@@ -1,5 +1,7 @@
 #include "bench/cells.hpp"
 
+#include "bench/process_malloc.hpp"
+
 namespace mga {
 
 namespace {
@@ -25,7 +27,7 @@ std::vector<std::string> cell_mallocs(const Options& o) {
 
 bool runs_in_this_process(const Options& o) {
   return !o.worker && cell_allocators(o).size() * cell_mallocs(o).size() == 1 && o.repeat == 1 &&
-         !o.thread_axis;
+         !o.repeat_auto && !o.thread_axis;
 }
 
 Plan plan_cells(const Options& o) {
@@ -67,7 +69,8 @@ Options worker_options(const Options& o, const Cell& cell, const std::string& da
   worker.worker = true;
   worker.engine = o.engine;
   if (o.engine == Engine::graph) worker.allocators = {{cell.allocator}};
-  if (!cell.malloc.empty()) worker.mallocs = {{cell.malloc}};
+  // A user allocator as NAME=PATH: the worker adds it to its list again.
+  if (!cell.malloc.empty()) worker.mallocs = {{malloc_argument(*find_process_malloc(cell.malloc))}};
   worker.run = o.run;
   worker.data = data_path;
   worker.data_hash = std::to_string(data.content_hash);

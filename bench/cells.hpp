@@ -36,18 +36,20 @@ Plan plan_cells(const Options& o);
 
 // The rows' names: the policies of --allocator, or the tape engine's name.
 std::vector<std::string> cell_allocators(const Options& o);
-// The process allocators of --malloc; {""} (this process's own) without it.
+// The process allocators of --malloc (o.mallocs registered: their names,
+// bench/malloc_list.hpp); {""} (this process's own) without it.
 std::vector<std::string> cell_mallocs(const Options& o);
 
 // Whether the run is one cell run once, here in this process (which prints
-// microgpt's output): not a worker, and no --repeat, lists or thread axis.
+// microgpt's output): not a worker, and no --repeat (nor auto), lists or thread axis.
 bool runs_in_this_process(const Options& o);
 
 // The Options a worker process gets for `cell`: o's engine and run config,
-// the cell's allocator, malloc, threads and release, the dataset the parent
+// the cell's allocator, malloc (as malloc_argument writes it: NAME=PATH for a
+// user allocator), threads and release, the dataset the parent
 // read (its path and content hash) and the injected `fault` ("" for none);
 // nothing about reporting. to_args of it is the worker's command line, and
-// plan_cells of it the one cell.
+// plan_cells of it (its --malloc registered) the one cell.
 Options worker_options(const Options& o, const Cell& cell, const std::string& data_path,
                        const Dataset& data, const std::string& fault);
 

@@ -1,8 +1,10 @@
 #include "bench/json.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "allocators/roles.hpp"
+#include "bench/noise.hpp"
 
 namespace mga {
 
@@ -30,6 +32,13 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }
 
 }  // namespace
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.9g", value);
+  return buffer;
+}
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
@@ -71,12 +80,6 @@ std::string json_string(std::string_view text) {
 
 namespace {
 
-std::string number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.9g", value);
-  return buffer;
-}
-
 std::string object(const Fields& fields, const std::string& indent) {
   std::string out = "{";
   for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -92,8 +95,8 @@ std::string replica_list(const std::vector<ReplicaTime>& replicas) {
     const ReplicaTime& r = replicas[i];
     list +=
         (i ? ", " : "") + object({{"seed", r.seed},  // a JSON integer of any size
-                                  {"train_seconds", number(r.train_seconds)},
-                                  {"final_loss", number(r.final_loss)},
+                                  {"train_seconds", json_number(r.train_seconds)},
+                                  {"final_loss", json_number(r.final_loss)},
                                   {"output_fnv1a64", json_string(std::to_string(r.output_hash))}},
                                  "          ");
   }
@@ -102,32 +105,33 @@ std::string replica_list(const std::vector<ReplicaTime>& replicas) {
 
 Fields measurement_fields(const Measurement& m) {
   Fields fields = {
-      {"train_seconds", number(m.train_seconds)},
+      {"train_seconds", json_number(m.train_seconds)},
       {"steps", std::to_string(m.steps)},
-      {"ms_per_step", number(m.ms_per_step())},
-      {"nodes_per_step", number(m.nodes_per_step())},
-      {"ns_per_node", number(m.ns_per_node())},
-      {"phases_seconds", object({{"forward", number(m.phases.forward)},
-                                 {"backward", number(m.phases.backward)},
-                                 {"adam", number(m.phases.adam)},
-                                 {"release", number(m.phases.release)}},
+      {"ms_per_step", json_number(m.ms_per_step())},
+      {"nodes_per_step", json_number(m.nodes_per_step())},
+      {"ns_per_node", json_number(m.ns_per_node())},
+      {"phases_seconds", object({{"forward", json_number(m.phases.forward)},
+                                 {"backward", json_number(m.phases.backward)},
+                                 {"adam", json_number(m.phases.adam)},
+                                 {"release", json_number(m.phases.release)}},
                                 "        ")},
-      {"allocations_per_step", number(double(m.alloc.allocations) / m.steps)},
-      {"frees_per_step", number(double(m.alloc.frees) / m.steps)},
-      {"bytes_per_step", number(double(m.alloc.bytes) / m.steps)},
+      {"allocations_per_step", json_number(double(m.alloc.allocations) / m.steps)},
+      {"frees_per_step", json_number(double(m.alloc.frees) / m.steps)},
+      {"bytes_per_step", json_number(double(m.alloc.bytes) / m.steps)},
       {"peak_rss_kib", std::to_string(m.peak_rss_kib)},
-      {"final_loss", number(m.final_loss)},
+      {"final_loss", json_number(m.final_loss)},
       {"output_fnv1a64", json_string(std::to_string(m.output_hash))},
+      {"noise", noise_json(m.noise)},
   };
   if (!m.replicas.empty()) {  // the thread axis
-    fields.push_back({"steps_per_second", number(m.threads * m.steps / m.train_seconds)});
+    fields.push_back({"steps_per_second", json_number(m.threads * m.steps / m.train_seconds)});
     fields.push_back({"replicas", replica_list(m.replicas)});
   }
   return fields;
 }
 
 std::string figure(double value) {
-  return value < 0 ? "null" : number(value);
+  return value < 0 ? "null" : json_number(value);
 }
 
 }  // namespace
@@ -157,6 +161,9 @@ std::string to_json(const Fields& context, const Fields& config,
         {"description", json_string(all[i].description)},
         {"malloc", json_string(median.malloc)},
         {"malloc_library", json_string(median.malloc_library)},
+        {"malloc_sha256",
+         median.malloc_sha256.empty() ? "null" : json_string(median.malloc_sha256)},
+        {"malloc_source", json_string(median.malloc_source)},
         {"traits", object(traits, "      ")},
         {"threads", std::to_string(all[i].threads)},
         {"release", json_string(to_string(all[i].release))},
@@ -164,19 +171,20 @@ std::string to_json(const Fields& context, const Fields& config,
     if (all[i].thread_axis) {
       const ThreadFigures figures = thread_figures(all, i);
       fields.push_back({"oversubscribed", all[i].oversubscribed ? "true" : "false"});
-      fields.push_back({"steps_per_second", number(figures.steps_per_second)});
+      fields.push_back({"steps_per_second", json_number(figures.steps_per_second)});
       fields.push_back({"scaling_efficiency", figure(figures.scaling_efficiency)});
       fields.push_back({"background_gain", figure(figures.background_gain)});
     }
     fields.push_back(
-        {"train_seconds", object({{"median", number(s.median)},
-                                  {"min", number(s.min)},
-                                  {"max", number(s.max)},
-                                  {"mean", number(s.mean)},
-                                  {"stddev", number(s.stddev)},
-                                  {"cv", number(s.cv)},
+        {"train_seconds", object({{"median", json_number(s.median)},
+                                  {"min", json_number(s.min)},
+                                  {"max", json_number(s.max)},
+                                  {"mean", json_number(s.mean)},
+                                  {"stddev", json_number(s.stddev)},
+                                  {"cv", json_number(s.cv)},
                                   {"repetitions", std::to_string(all[i].repetitions.size())}},
                                  "      ")});
+    fields.push_back({"noisy_repetitions", std::to_string(all[i].noisy_repetitions())});
     fields.push_back({"repetitions", repetitions});
     runs += (i ? ", " : "") + object(fields, "    ");
   }

@@ -17,6 +17,8 @@ using Fields = std::vector<std::pair<std::string, std::string>>;  // values alre
 // become the lone surrogates U+DC80..U+DCFF, as Python's surrogateescape:
 // os.fsencode(json.load(f)[...]) gives the original bytes back.
 std::string json_string(std::string_view text);
+// A JSON number of `value` (%.9g), null if it is not finite.
+std::string json_number(double value);
 std::string to_json(const Fields& context, const Fields& config,
                     const std::vector<PolicyRuns>& all);
 // A JSON object of `fields`, its lines indented by `indent` (as nested in to_json's config).

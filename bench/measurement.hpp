@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/noise.hpp"
 #include "bench/replicas.hpp"
 #include "core/policy.hpp"
 #include "core/train.hpp"
@@ -29,6 +30,8 @@ struct ReplicaTime {
 // last one's ending, phases are the replicas' mean, nodes and allocator calls
 // their sum, and the output hash and loss replica 1's (the --seed run).
 // A new field reaches the parent only if bench/record.cpp's table lists it.
+// Noise: the training loop's, from the first replica's loop starting to the
+// last one's ending on the thread axis.
 struct Measurement {
   std::string allocator;
   int steps = 0;
@@ -41,6 +44,9 @@ struct Measurement {
   double final_loss = 0;
   std::string malloc = "?";          // the process allocator the run had (bench/process_malloc.hpp)
   std::string malloc_library = "?";  // the file malloc resolved into
+  std::string malloc_source = "builtin";  // "user": --malloc NAME=PATH, a PATH or --malloc-file
+  std::string malloc_sha256;              // of malloc_library; "" for glibc
+  Noise noise;                            // over the training loop (bench/noise.hpp)
   int threads = 1;
   ReleaseMode release = ReleaseMode::inline_release;
   std::vector<ReplicaTime> replicas;  // thread-axis runs only, replica i with --seed + i

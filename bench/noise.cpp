@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "bench/json.hpp"
@@ -37,13 +38,6 @@ std::optional<double> first_number(const std::string& text) {
 
 double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.9g", value);
-  return buffer;
 }
 
 std::string optional_number(const std::optional<double>& value) {
@@ -132,6 +126,26 @@ Noise NoiseProbe::stop(int threads, int cores) const {
   noise.load_average = read_load_average(root_);
   noise.flags = noise_flags(noise.cpu_fraction, noise.steal_fraction, noise.load_average, cores);
   return noise;
+}
+
+LoopNoise::LoopNoise(int loops) : loops_(loops) {}
+
+LineSink LoopNoise::watch(LineSink print) {
+  return [this, print = std::move(print)](const std::string& line) {
+    print(line);
+    if (line.empty() || line.rfind("num params: ", 0) == 0) saw(line);
+  };
+}
+
+void LoopNoise::saw(const std::string& line) {
+  std::lock_guard lock(mutex_);
+  if (!line.empty() && started_++ == 0) probe_.emplace();
+  if (line.empty() && probe_ && ++ended_ == loops_) noise_ = probe_->stop(loops_);
+}
+
+Noise LoopNoise::noise() const {
+  if (!noise_) throw std::logic_error("the training loops have not ended");
+  return *noise_;
 }
 
 std::string noise_json(const Noise& noise) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,6 +73,31 @@ class NoiseProbe {
   double cpu_start_;
   double wall_start_;
   std::optional<CpuJiffies> jiffies_start_;
+};
+
+// The noise of training loops, told by the lines they print: run_training
+// (core/train.hpp) prints "num params: N" just before its loop and an empty
+// line just after it, as microgpt.py does. The probe starts when the first of
+// `loops` loops (replicas trained at once) starts and stops when the last one
+// ends, so its region is the training time's (for replicas: from the first
+// loop starting to the last one ending), and `loops` the threads running it.
+//   LoopNoise loops(1);
+//   run_microgpt<P>(data, config, loops.watch(print));
+//   const Noise noise = loops.noise();
+class LoopNoise {
+ public:
+  explicit LoopNoise(int loops);
+  // `print`, then the watch; may be called from every loop's thread.
+  LineSink watch(LineSink print);
+  // The readings, once the loops ended; throws std::logic_error before.
+  Noise noise() const;
+
+ private:
+  void saw(const std::string& line);
+  std::mutex mutex_;
+  int loops_, started_ = 0, ended_ = 0;
+  std::optional<NoiseProbe> probe_;
+  std::optional<Noise> noise_;
 };
 
 // The user + system CPU seconds this process has used (RUSAGE_SELF).

@@ -3,7 +3,8 @@
 // does, with Seed::parse (core/seed.hpp): decimal digits, a sign, surrounding
 // spaces and single underscores between digits ("1_000"). Leading zeros are
 // decimal ("010" is ten, not octal eight); "0x3", "1e1" and "5.0" are not
-// integers. --worker-timeout is read by parse_seconds.
+// integers. --worker-timeout, --repeat-budget and --repeat-target are read
+// by parse_decimal.
 #pragma once
 
 #include <charconv>
@@ -41,17 +42,28 @@ inline std::optional<long long> parse_integer(std::string_view text, long long m
   return value;
 }
 
-// A duration in seconds within [0, max]: decimal digits with an optional
-// fraction and exponent ("90", "1.5", "2e3"). Not nan, inf or hexadecimal.
-inline std::optional<double> parse_seconds(std::string_view text, double max) {
+// A number within [min, max]: decimal digits with an optional fraction and
+// exponent ("90", "1.5", "2e3"). Not nan, inf or hexadecimal.
+inline std::optional<double> parse_decimal(std::string_view text, double min, double max) {
   const std::string copy(text);
   if (copy.empty() || copy.find_first_not_of("0123456789.eE+-") != std::string::npos)
     return std::nullopt;
   char* end = nullptr;
   const double value = std::strtod(copy.c_str(), &end);
-  if (end != copy.c_str() + copy.size() || !std::isfinite(value) || value < 0 || value > max)
+  if (end != copy.c_str() + copy.size() || !std::isfinite(value) || value < min || value > max)
     return std::nullopt;
   return value;
+}
+
+// The shortest text that parse_decimal reads back as `value`.
+inline std::string shortest_decimal(double value) {
+  char buffer[64];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+}
+
+// A duration in seconds within [0, max], by parse_decimal's rule.
+inline std::optional<double> parse_seconds(std::string_view text, double max) {
+  return parse_decimal(text, 0, max);
 }
 
 }  // namespace mga

@@ -9,7 +9,13 @@ namespace mga {
 
 namespace {
 
-// The items between commas, empty ones too: "a,,b" is {"a", "", "b"}.
+template <class T>
+bool contains(const std::vector<T>& items, const T& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+}  // namespace
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   for (std::size_t start = 0; start <= text.size();) {
@@ -19,13 +25,6 @@ std::vector<std::string> split_list(const std::string& text) {
   }
   return items;
 }
-
-template <class T>
-bool contains(const std::vector<T>& items, const T& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
-}
-
-}  // namespace
 
 std::string NameList::text() const {
   return all ? "all" : join_list(names);

@@ -1,5 +1,6 @@
 // The list values of bench_train's options: --threads (counts such as 1,2,4)
-// and --allocator, --malloc (names such as a,b, or 'all').
+// and --allocator, --malloc (names such as a,b, or 'all'; --malloc's items:
+// bench/malloc_list.hpp).
 #pragma once
 
 #include <optional>
@@ -26,6 +27,9 @@ std::optional<NameList> parse_name_list(const std::string& text,
 // "2" or "1,2,4": thread counts of 1 to kMaxThreads, each once. nullopt and
 // `why` if not.
 std::optional<std::vector<int>> parse_thread_list(const std::string& text, std::string* why);
+
+// The items between commas, empty ones too: "a,,b" is {"a", "", "b"}.
+std::vector<std::string> split_list(const std::string& text);
 
 // "a,b" of {"a", "b"}.
 std::string join_list(const std::vector<std::string>& items);

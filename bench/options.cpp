@@ -2,68 +2,16 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <charconv>
 #include <optional>
-#include <tuple>
 
-#include "bench/numbers.hpp"
+#include "bench/malloc_list.hpp"
+#include "bench/noise.hpp"
+#include "bench/option_kinds.hpp"
 #include "bench/process_malloc.hpp"
 
 namespace mga {
 
 namespace {
-
-// Every integer option's check (bench/numbers.hpp's one rule). It also
-// rewrites the text as plain decimal, which CLI11 then converts: it would read
-// "010" as octal and "0x3" as hexadecimal.
-CLI::Validator integer_in(long long min, long long max) {
-  return CLI::Validator(
-      [min, max](std::string& text) {
-        std::string why;
-        const std::optional<long long> value = parse_integer(text, min, max, &why);
-        if (value) text = std::to_string(*value);
-        return value ? std::string() : why;
-      },
-      "INT in [" + std::to_string(min) + " - " + std::to_string(max) + "]");
-}
-
-std::vector<std::string> malloc_names() {
-  std::vector<std::string> names;
-  for (const auto& m : process_mallocs()) names.emplace_back(m.name);
-  return names;
-}
-
-// An option whose text is checked by `parse` (nullopt and a reason if the
-// text is refused) and then stored by `store`.
-template <class T>
-CLI::Option* add_parsed(CLI::App& app, const std::string& name, const std::string& help,
-                        std::function<std::optional<T>(const std::string&, std::string*)> parse,
-                        std::function<void(T)> store) {
-  return app
-      .add_option_function<std::string>(
-          name,
-          [parse, store](const std::string& text) {
-            std::string why;  // none: the check below has passed
-            store(*parse(text, &why));
-          },
-          help)
-      ->check([parse](const std::string& text) {
-        std::string why;
-        return parse(text, &why) ? std::string() : why;
-      });
-}
-
-template <NamedEnum Enum>
-CLI::Option* add_enum(CLI::App& app, const std::string& name, const std::string& help,
-                      Enum* value) {
-  std::vector<std::string> names;
-  for (const auto& entry : enum_names(Enum{})) names.emplace_back(entry.name);
-  return app
-      .add_option_function<std::string>(
-          name, [value](const std::string& text) { *value = *parse_enum<Enum>(text); }, help)
-      ->check(CLI::IsMember(names))
-      ->default_str(std::string(to_string(*value)));
-}
 
 // The options whose presence matters beyond their value (validate's rules).
 struct GivenOptions {
@@ -72,15 +20,36 @@ struct GivenOptions {
   CLI::Option* threads = nullptr;
   CLI::Option* release = nullptr;
   CLI::Option* format = nullptr;
+  CLI::Option* malloc = nullptr;  // its text is read by validate, which knows --malloc-file
+  CLI::Option* malloc_file = nullptr;
+  CLI::Option* repeat_target = nullptr;
+  CLI::Option* repeat_budget = nullptr;
 };
+
+// The footer of --help: how numbers are read, and the noise flags' thresholds.
+std::string help_footer() {
+  char thresholds[256];
+  std::snprintf(thresholds, sizeof thresholds,
+                "the process ran less than %g%% of the loop's wall time per thread, the "
+                "hypervisor stole more than %g%% of the CPU time, or the load average passed "
+                "the cores + %g",
+                100 * kMinCpuFraction, 100 * kMaxStealFraction, kLoadMargin);
+  return "Integer options are decimal, as Python's int() reads them: 010 is ten; 0x3, 1e1 and "
+         "5.0 are not integers.\n\nNoise: every repetition's training loop is watched, and "
+         "flagged (in the table, the summary and the JSON's \"noise\") when " +
+         std::string(thresholds) + ". Flagged repetitions stay in the medians.";
+}
+
+// The check of a path option: not "".
+std::string path_given(const std::string& path) {
+  return path.empty() ? "the path is empty" : "";
+}
 
 // Defines every option on `app`, storing into `o`.
 GivenOptions define_options(CLI::App& app, Options& o) {
   GivenOptions given;
   app.get_formatter()->column_width(30);
-  app.footer(
-      "Integer options are decimal, as Python's int() reads them: 010 is "
-      "ten; 0x3, 1e1 and 5.0 are not integers.");
+  app.footer(help_footer());
   std::string engine_help;
   for (const auto& info : kEngineNames) {
     engine_help += (engine_help.empty() ? "" : "; ") + std::string(info.name) + ": " +
@@ -145,30 +114,58 @@ GivenOptions define_options(CLI::App& app, Options& o) {
   app.add_option("--data", o.data,
                  "names.txt, one name per line (default: ../shared/data/names.txt if it exists, "
                  "else data/names.txt, downloaded if missing)")
-      ->check([](const std::string& path) -> std::string {
-        return path.empty() ? "the path is empty" : "";  // else "" would mean: download
-      });
-  app.add_option("--repeat", o.repeat, "repetitions per policy, each in a fresh process")
-      ->transform(integer_in(1, 10'000))
-      ->capture_default_str();
-  std::string malloc_list = "'all'";
-  for (const auto& name : malloc_names()) malloc_list += ", " + name;
-  add_parsed<NameList>(
-      app, "--malloc",
-      "process allocator (malloc and operator new of the whole process, each run in a fresh "
-      "process), a list of them (run in that order) or 'all': " +
-          malloc_list + "; default: the one bench_train was started with",
-      [](const std::string& text, std::string* why) {
-        return parse_name_list(text, malloc_names(), "process allocator", why);
+      ->check(path_given);  // else "" would mean: download
+  add_parsed<int>(          // 0 stands for 'auto'
+      app, "--repeat",
+      "repetitions per cell, each in a fresh process, round-robin; or 'auto': rounds until "
+      "every cell's median has a 95% interval (percentile bootstrap) within --repeat-target, "
+      "at least " +
+          std::to_string(kAutoMinRounds) + " and at most " + std::to_string(kAutoMaxRounds) +
+          " rounds, no round started that the rounds so far predict would pass --repeat-budget",
+      [](const std::string& text, std::string* why) -> std::optional<int> {
+        if (text == "auto") return 0;
+        const auto rounds = parse_integer(text, 1, 10'000, why);
+        if (rounds) return int(*rounds);
+        *why += " (or 'auto')";
+        return std::nullopt;
       },
-      [&o](NameList list) { o.mallocs = std::move(list); });
+      [&o](int rounds) {
+        o.repeat_auto = rounds == 0;
+        o.repeat = rounds == 0 ? 1 : rounds;
+      })
+      ->type_name("N|auto")
+      ->default_str(std::to_string(o.repeat));
+  given.repeat_target =
+      add_decimal(app, "--repeat-target",
+                  "with --repeat auto: the 95% interval's half-width, in percent of the median", 0,
+                  100, true, &o.repeat_target_percent)
+          ->type_name("PCT");
+  given.repeat_budget =
+      add_decimal(app, "--repeat-budget", "with --repeat auto: seconds the rounds may take", 0, 1e9,
+                  true, &o.repeat_budget)
+          ->type_name("SECONDS");
+  std::string malloc_list = "'all'";
+  for (const auto& m : process_mallocs()) malloc_list += ", " + std::string(m.name);
+  given.malloc =
+      app.add_option("--malloc", CLI::callback_t{},
+                     "process allocator (malloc and operator new of the whole process, each run "
+                     "in a fresh process), a list of them (run in that order) or 'all': " +
+                         malloc_list +
+                         "; or a library of your own, NAME=PATH or a PATH (named after its file); "
+                         "default: the one bench_train was started with")
+          ->type_name("NAME[,NAME...]");
+  given.malloc_file =
+      app.add_option("--malloc-file", o.malloc_file,
+                     "a file of process allocators of your own, lines 'NAME PATH' ('#' "
+                     "comments): --malloc=all runs them after the built-ins, a --malloc list "
+                     "by name")
+          ->type_name("FILE")
+          ->check(path_given);
   app.add_option("--json", o.json,
                  "also write the results as JSON to this file (atomically, keeping an existing "
                  "file's permissions; never over an input, standard output or anything but a "
                  "regular file; '-' is refused: standard output carries the table)")
-      ->check([](const std::string& path) -> std::string {
-        return path.empty() ? "the path is empty" : "";
-      });
+      ->check(path_given);
   given.threads =
       add_parsed<std::vector<int>>(
           app, "--threads",
@@ -260,6 +257,19 @@ void validate(Options& o, const GivenOptions& given) {
   }
   if (given.format->count() > 0 && !o.list_allocators)
     refuse("--format", "applies to --list-allocators only");
+  for (CLI::Option* option : {given.repeat_target, given.repeat_budget}) {
+    if (option->count() > 0 && !o.repeat_auto)
+      refuse(option->get_name(), "applies to --repeat auto only");
+  }
+  if (given.malloc->count() > 0) {
+    std::string why;
+    auto mallocs = parse_malloc_list(given.malloc->as<std::string>(), !o.malloc_file.empty(), &why);
+    if (!mallocs) throw UsageError(why);
+    o.mallocs = std::move(*mallocs);
+  } else if (!o.malloc_file.empty()) {
+    refuse("--malloc-file",
+           "applies with --malloc (--malloc=all, or a list naming its allocators)");
+  }
   if (o.run.model.n_embd % o.run.model.n_head != 0) {
     refuse("--n-head", "--n-embd (" + std::to_string(o.run.model.n_embd) +
                            ") is not divisible by --n-head (" + std::to_string(o.run.model.n_head) +
@@ -273,24 +283,7 @@ CLI::App make_app() {
       "bench_train");
 }
 
-std::string decimal(double value) {
-  char buffer[64];
-  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
-}
-
 }  // namespace
-
-bool operator==(const Options& a, const Options& b) {
-  auto fields = [](const Options& o) {
-    const RunConfig& r = o.run;
-    return std::tie(o.engine, o.allocators, o.mallocs, r.steps, r.seed.decimal(), r.rng, r.samples,
-                    r.topo, r.model.n_embd, r.model.n_head, r.model.n_layer, r.model.block_size,
-                    o.data, o.json, o.repeat, o.quiet, o.force, o.worker_timeout, o.thread_axis,
-                    o.threads, o.releases, o.list_allocators, o.list_format, o.worker, o.data_hash,
-                    o.inject_fault);
-  };
-  return fields(a) == fields(b);
-}
 
 CommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine line;
@@ -308,52 +301,6 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   }
   validate(line.options, given);
   return line;
-}
-
-std::vector<std::string> to_args(const Options& o) {
-  const Options defaults;
-  std::vector<std::string> args = {"bench_train"};
-  auto put = [&](const char* name, const auto& value, const auto& default_value,
-                 const std::string& text) {
-    if (value != default_value) args.push_back(std::string(name) + "=" + text);
-  };
-  auto flag = [&](const char* name, bool on) {
-    if (on) args.emplace_back(name);
-  };
-  const RunConfig& run = o.run;
-  const RunConfig& default_run = defaults.run;
-  put("--engine", o.engine, defaults.engine, std::string(to_string(o.engine)));
-  put("--allocator", o.allocators, defaults.allocators, o.allocators.text());
-  put("--steps", run.steps, default_run.steps, std::to_string(run.steps));
-  put("--seed", run.seed.decimal(), default_run.seed.decimal(), run.seed.decimal());
-  put("--rng", run.rng, default_run.rng, std::string(to_string(run.rng)));
-  put("--topo", run.topo, default_run.topo, std::string(to_string(run.topo)));
-  put("--n-embd", run.model.n_embd, default_run.model.n_embd, std::to_string(run.model.n_embd));
-  put("--n-head", run.model.n_head, default_run.model.n_head, std::to_string(run.model.n_head));
-  put("--n-layer", run.model.n_layer, default_run.model.n_layer, std::to_string(run.model.n_layer));
-  put("--block-size", run.model.block_size, default_run.model.block_size,
-      std::to_string(run.model.block_size));
-  put("--samples", run.samples, default_run.samples, std::to_string(run.samples));
-  put("--data", o.data, defaults.data, o.data);
-  put("--repeat", o.repeat, defaults.repeat, std::to_string(o.repeat));
-  put("--malloc", o.mallocs, defaults.mallocs, o.mallocs.text());
-  put("--json", o.json, defaults.json, o.json);
-  if (o.thread_axis) {
-    std::vector<std::string> counts;
-    for (int n : o.threads) counts.push_back(std::to_string(n));
-    args.push_back("--threads=" + join_list(counts));
-    args.push_back("--release=" +
-                   std::string(o.releases.size() > 1 ? "all" : to_string(o.releases.at(0))));
-  }
-  flag("--force", o.force);
-  put("--worker-timeout", o.worker_timeout, defaults.worker_timeout, decimal(o.worker_timeout));
-  flag("--quiet", o.quiet);
-  flag("--list-allocators", o.list_allocators);
-  put("--format", o.list_format, defaults.list_format, std::string(to_string(o.list_format)));
-  flag("--worker", o.worker);
-  put("--data-hash", o.data_hash, defaults.data_hash, o.data_hash);
-  put("--inject-fault", o.inject_fault, defaults.inject_fault, o.inject_fault);
-  return args;
 }
 
 std::vector<std::string> option_names() {

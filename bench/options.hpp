@@ -3,11 +3,11 @@
 // writer of a command line: a worker process's (bench/runner.cpp) and the
 // restart under --malloc are to_args of their Options.
 //
-// A new option: a field of Options (and in operator==), its CLI11 definition
-// and check in options.cpp's define_options (and validate, for a rule across
-// options), its spelling in to_args, and a command line using it in the table
-// of tests/reliability/options_test.cpp, which fails for an option that no
-// line of the table makes to_args write.
+// A new option: a field of Options, its CLI11 definition and check in
+// options.cpp's define_options (and validate, for a rule across options), the
+// field in operator== and its spelling in to_args (bench/to_args.cpp), and a
+// command line using it in the table of tests/reliability/options_test.cpp,
+// which fails for an option that no line of the table makes to_args write.
 #pragma once
 
 #include <span>
@@ -17,6 +17,7 @@
 
 #include "allocators/registry.hpp"
 #include "bench/option_lists.hpp"
+#include "bench/repeat.hpp"
 #include "bench/replicas.hpp"
 #include "core/engine.hpp"
 #include "core/train.hpp"
@@ -41,11 +42,17 @@ constexpr std::span<const EnumName<ListFormat>> enum_names(ListFormat) {
 struct Options {
   Engine engine = Engine::graph;
   NameList allocators{{std::string(policy_with(Role::baseline))}};  // the graph engine's
-  NameList mallocs;  // none: the process allocator this process was started with
-  RunConfig run;     // --steps, --seed, --rng, --topo, the model's shape, --samples
-  std::string data;  // "": the location rule of core/dataset.hpp
-  std::string json;  // "": no JSON file
-  int repeat = 1;
+  // None: the process allocator this process was started with. Items as
+  // bench/malloc_list.hpp writes them (NAME=PATH for a user allocator).
+  NameList mallocs;
+  std::string malloc_file;   // "": none (--malloc-file)
+  RunConfig run;             // --steps, --seed, --rng, --topo, the model's shape, --samples
+  std::string data;          // "": the location rule of core/dataset.hpp
+  std::string json;          // "": no JSON file
+  int repeat = 1;            // rounds, unless repeat_auto
+  bool repeat_auto = false;  // --repeat auto (bench/repeat.hpp)
+  double repeat_target_percent = kDefaultRepeatTargetPercent;  // the interval's half-width
+  double repeat_budget = kDefaultRepeatBudget;                 // seconds
   bool quiet = false;
   bool force = false;            // run even if the memory estimate exceeds the machine's
   double worker_timeout = 3600;  // seconds per worker process, 0 for none

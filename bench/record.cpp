@@ -14,7 +14,8 @@ namespace {
 constexpr std::string_view kTag = "mga-record";
 
 // Where a field lives in the struct being written or read.
-using FieldRef = std::variant<std::string*, int*, long*, std::uint64_t*, double*, ReleaseMode*>;
+using FieldRef =
+    std::variant<std::string*, int*, long*, std::uint64_t*, double*, ReleaseMode*, Noise*>;
 
 template <class Struct>
 struct Field {
@@ -39,6 +40,9 @@ constexpr Field<Measurement> kMeasurementFields[] = {
     {"final_loss", [](Measurement& m) -> FieldRef { return &m.final_loss; }},
     {"malloc", [](Measurement& m) -> FieldRef { return &m.malloc; }},
     {"malloc_library", [](Measurement& m) -> FieldRef { return &m.malloc_library; }},
+    {"malloc_source", [](Measurement& m) -> FieldRef { return &m.malloc_source; }},
+    {"malloc_sha256", [](Measurement& m) -> FieldRef { return &m.malloc_sha256; }},
+    {"noise", [](Measurement& m) -> FieldRef { return &m.noise; }},
     {"threads", [](Measurement& m) -> FieldRef { return &m.threads; }},
     {"release", [](Measurement& m) -> FieldRef { return &m.release; }},
 };
@@ -100,6 +104,8 @@ std::string write_value(const FieldRef& field) {
           return encode(*value);
         } else if constexpr (std::is_same_v<T, ReleaseMode>) {
           return std::string(to_string(*value));
+        } else if constexpr (std::is_same_v<T, Noise>) {
+          return encode(noise_words(*value));
         } else {
           char buffer[64];
           const auto end = std::to_chars(buffer, buffer + sizeof buffer, *value).ptr;
@@ -122,6 +128,13 @@ bool read_value(std::string_view text, const FieldRef& field) {
           const auto mode = parse_enum<ReleaseMode>(text);
           if (mode) *value = *mode;
           return mode.has_value();
+        } else if constexpr (std::is_same_v<T,
+                                            Noise>) {  // the flags are made here, for this machine
+          const auto words = decode(text);
+          const auto noise =
+              words ? parse_noise_words(*words, NoiseProbe::online_cores()) : std::nullopt;
+          if (noise) *value = *noise;
+          return noise.has_value();
         } else {
           const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
           if constexpr (std::is_same_v<T, double>) {

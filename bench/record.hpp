@@ -7,7 +7,9 @@
 // Measurement's fields, then each replica's under the prefix "replicaI.")
 // drives both writing and reading, so the two cannot drift apart. A string
 // value escapes as %XX every byte that is not printable ASCII, a space or a
-// '%'; a double is written exactly (the shortest text that reads back the same).
+// '%'; a double is written exactly (the shortest text that reads back the same);
+// the noise readings as noise_words (bench/noise.hpp), their flags made again
+// by the reader for this machine's cores.
 //
 // parse_record takes exactly the fields of the table: none missing, none
 // unknown or repeated, numbers that parse whole, finite doubles, 1 to

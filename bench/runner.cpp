@@ -1,6 +1,7 @@
 #include "bench/runner.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 
@@ -41,7 +42,8 @@ TrainReplica trainer_for(Engine engine, const std::string& allocator, ReleaseMod
 }
 
 // Runs this program again as a worker for one cell, the run-th worker of
-// `runs`, and returns its record, checked against what was asked.
+// `runs` (0: of a number not known yet), and returns its record, checked
+// against what was asked.
 Measurement run_worker(const Options& o, const Cell& cell, const std::string& data_path,
                        const Dataset& data, int run, int runs) {
   std::string label = cell.allocator;
@@ -53,7 +55,7 @@ Measurement run_worker(const Options& o, const Cell& cell, const std::string& da
     environment = process_malloc_environment(*find_process_malloc(cell.malloc));
     label += " under " + cell.malloc;
   }
-  label += " (run " + std::to_string(run) + " of " + std::to_string(runs) + ")";
+  label += " (run " + std::to_string(run) + (runs > 0 ? " of " + std::to_string(runs) : "") + ")";
   const Options worker = worker_options(o, cell, data_path, data, worker_fault_for_run(run));
   const std::string output = run_worker_process(label, to_args(worker), environment,
                                                 {.timeout_seconds = o.worker_timeout});
@@ -126,7 +128,14 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
       std::fputc('\n', stdout);
     }
   };
-  const TrainReplica train = trainer_for(o.engine, cell.allocator, cell.release, data);
+  print = with_noise_fault(o.inject_fault, print);
+  // The noise of the training loop: every replica's, on the thread axis.
+  LoopNoise loops(o.thread_axis ? cell.threads : 1);
+  const TrainReplica train = [&loops,
+                              trained = trainer_for(o.engine, cell.allocator, cell.release, data)](
+                                 const RunConfig& config, const LineSink& sink) {
+    return trained(config, loops.watch(sink));
+  };
   Measurement result;
   if (o.thread_axis) {
     const ReplicaRuns runs = run_replicas(o.run, cell.threads, train);
@@ -137,15 +146,18 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
     const RunResult run = train(o.run, print);
     result = make_measurement(cell.allocator, run, hash.value());
   }
+  result.noise = loops.noise();
   // After the measurement: glibc's check of its fastbins frees a few blocks.
   const ActiveMalloc active = checked_process_malloc(cell.malloc);
   result.malloc = active.name;
   result.malloc_library = active.library;
+  result.malloc_source = to_string(active.source);
+  result.malloc_sha256 = active.sha256;
   return result;
 }
 
-void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
-                     const Dataset& data) {
+Rounds run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
+                       const Dataset& data) {
   // What each replica must print: a single-threaded run of its seed.
   std::vector<Seed> seeds;
   std::vector<std::uint64_t> expected;
@@ -154,13 +166,19 @@ void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
     expected = single_thread_hashes(o, data, plan.cells.at(0).allocator, seeds);
   }
   // Round-robin over the cells, so slow drift of the machine hits all alike.
-  const int total = o.repeat * int(plan.cells.size());
-  const int width = int(std::to_string(total).size());
+  const int cells = int(plan.cells.size());
+  const int total = o.repeat_auto ? 0 : o.repeat * cells;  // with auto: not known yet
+  const int width = int(std::to_string(o.repeat_auto ? cells : total).size());
+  const auto started = std::chrono::steady_clock::now();
+  Rounds rounds;
+  rounds.automatic = o.repeat_auto;
   int done = 0;
-  for (int round = 0; round < o.repeat; ++round) {
-    for (std::size_t cell = 0; cell < plan.cells.size(); ++cell) {
-      PolicyRuns& runs = plan.runs[cell];
-      Measurement m = run_worker(o, plan.cells[cell], data_path, data, done + 1, total);
+  while (!rounds.automatic ? rounds.count < o.repeat : rounds.outcome.empty()) {
+    ++rounds.count;
+    for (int cell = 0; cell < cells; ++cell) {
+      PolicyRuns& runs = plan.runs[std::size_t(cell)];
+      Measurement m =
+          run_worker(o, plan.cells[std::size_t(cell)], data_path, data, done + 1, total);
       ++done;
       std::string axis;
       if (o.thread_axis) {
@@ -170,12 +188,23 @@ void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
                        expected);
       }
       if (!o.quiet) {
-        std::fprintf(stderr, "[%*d/%d] %-14s %-16s%s %.3f s  loss %.4f\n", width, done, total,
+        const std::string counter =
+            o.repeat_auto ? "round " + std::to_string(rounds.count) + ", " : "";
+        std::fprintf(stderr, "[%s%*d/%d] %-14s %-16s%s %.3f s  loss %.4f%s\n", counter.c_str(),
+                     width, o.repeat_auto ? cell + 1 : done, o.repeat_auto ? cells : total,
                      runs.allocator.c_str(), m.malloc.c_str(), axis.c_str(), m.train_seconds,
-                     m.final_loss);
+                     m.final_loss, m.noise.flags.empty() ? "" : "  (noise flagged)");
       }
       runs.repetitions.push_back(m);
     }
+    if (!rounds.automatic) continue;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const AutoRepeatStep step = auto_repeat_step(plan.runs, rounds.count, elapsed,
+                                                 o.repeat_target_percent / 100, o.repeat_budget);
+    if (step.end) rounds = *step.end;
+    if (!o.quiet && !step.progress.empty())
+      std::fprintf(stderr, "[repeat auto] %s\n", step.progress.c_str());
   }
   if (o.thread_axis) {
     print_thread_table(stdout, plan.runs, plan.notes);
@@ -184,6 +213,13 @@ void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
   } else {
     print_table(stdout, plan.runs);
   }
+  if (rounds.automatic) {
+    if (!o.quiet) {
+      std::fprintf(stderr, "[repeat auto] %s: %s\n", rounds.outcome.c_str(), rounds.text.c_str());
+    }
+    std::printf("\nrepeat auto (%s): %s\n", rounds.outcome.c_str(), rounds.text.c_str());
+  }
+  return rounds;
 }
 
 void check_outputs_agree(const Options& o, const Plan& plan) {
@@ -202,7 +238,7 @@ void check_outputs_agree(const Options& o, const Plan& plan) {
         "%s to %s)\n",
         seeds.front().decimal().c_str(), seeds.back().decimal().c_str());
   }
-  if (plan.runs.size() > 1 || o.repeat > 1) {
+  if (plan.runs.size() > 1 || plan.runs[0].repetitions.size() > 1) {
     std::printf("\noutput: %s\n",
                 differing == nullptr
                     ? "identical in every run (same losses and samples)"

@@ -9,6 +9,7 @@
 #include "bench/cells.hpp"
 #include "bench/measurement.hpp"
 #include "bench/options.hpp"
+#include "bench/repeat.hpp"
 #include "core/dataset.hpp"
 
 namespace mga {
@@ -18,12 +19,14 @@ namespace mga {
 // on cell.malloc (if not "") and records the malloc it ran on.
 Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bool print_output);
 
-// Runs o.repeat rounds over plan.cells, each cell's repetition in a fresh
-// worker process, into plan.runs; prints progress to stderr (unless --quiet)
-// and the table to stdout. Throws (one line, no result written) when a worker
-// fails or a replica printed other than its seed's single-threaded run.
-void run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
-                     const Dataset& data);
+// Runs o.repeat rounds (or with --repeat auto, as many as bench/repeat.hpp
+// decides) over plan.cells, each cell's repetition in a fresh worker process,
+// into plan.runs; prints progress to stderr (unless --quiet) and the table to
+// stdout, and how --repeat auto ended under it. Throws (one line, no result
+// written) when a worker fails or a replica printed other than its seed's
+// single-threaded run.
+Rounds run_round_robin(const Options& o, Plan& plan, const std::string& data_path,
+                       const Dataset& data);
 
 // Throws unless every run of `plan` printed the same output (a failed run
 // writes no result); says so on stdout when there were several.

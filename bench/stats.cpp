@@ -39,6 +39,20 @@ const Measurement& PolicyRuns::median_run() const {
   return *sorted[(sorted.size() - 1) / 2];
 }
 
+int PolicyRuns::noisy_repetitions() const {
+  return int(std::count_if(repetitions.begin(), repetitions.end(),
+                           [](const Measurement& m) { return !m.noise.flags.empty(); }));
+}
+
+std::string cell_name(const PolicyRuns& runs) {
+  std::string name = runs.allocator;
+  if (runs.malloc_axis) name += " under " + runs.median_run().malloc;
+  if (runs.thread_axis) {
+    name += " x" + std::to_string(runs.threads) + " " + std::string(to_string(runs.release));
+  }
+  return name;
+}
+
 namespace {
 
 bool same_cell_but(const PolicyRuns& a, const PolicyRuns& b) {

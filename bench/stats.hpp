@@ -29,7 +29,12 @@ struct PolicyRuns {
   bool oversubscribed = false;
   Stats train_seconds() const;
   const Measurement& median_run() const;  // the repetition with the median training time
+  int noisy_repetitions() const;          // how many carry noise flags
 };
+
+// A cell's name in messages: the allocator, "under MALLOC" with --malloc,
+// "xN RELEASE" on the thread axis.
+std::string cell_name(const PolicyRuns& runs);
 
 // Throughput and how it compares, for all[index] of a thread-axis run:
 // scaling efficiency is the 1-thread cell's median time over this cell's (same

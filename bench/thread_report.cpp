@@ -13,9 +13,10 @@ void print_thread_table(std::FILE* out, const std::vector<PolicyRuns>& all,
       std::any_of(all.begin(), all.end(), [](const PolicyRuns& r) { return r.oversubscribed; });
   std::fprintf(out, "\n%-14s ", "allocator");
   if (malloc_column) std::fprintf(out, "%-16s ", "malloc");
-  std::fprintf(out, "%8s %-10s %9s %9s %9s %6s %10s %15s %8s %8s %11s %9s\n", "threads", "release",
-               "median_s", "min_s", "max_s", "cv%", "steps/s", "replica_s", "scaling", "bg_gain",
-               "allocs/step", "rss_MiB");
+  const bool noisy = any_noisy(all);
+  std::fprintf(out, "%8s %-10s %9s %9s %9s %6s %10s %15s %8s %8s %11s %9s%s\n", "threads",
+               "release", "median_s", "min_s", "max_s", "cv%", "steps/s", "replica_s", "scaling",
+               "bg_gain", "allocs/step", "rss_MiB", noisy ? "   noisy" : "");
   for (std::size_t i = 0; i < all.size(); ++i) {
     const PolicyRuns& runs = all[i];
     const Stats time = runs.train_seconds();
@@ -35,11 +36,13 @@ void print_thread_table(std::FILE* out, const std::vector<PolicyRuns>& all,
       std::snprintf(gain, sizeof gain, "%.2fx", figures.background_gain);
     std::fprintf(out, "%-14s ", runs.allocator.c_str());
     if (malloc_column) std::fprintf(out, "%-16s ", m.malloc.c_str());
-    std::fprintf(out, "%8s %-10s %9.3f %9.3f %9.3f %6.1f %10.1f %15s %8s %8s %11.1f %9.1f\n",
+    char noisy_text[32] = "";
+    if (noisy) std::snprintf(noisy_text, sizeof noisy_text, " %7s", noisy_column(runs).c_str());
+    std::fprintf(out, "%8s %-10s %9.3f %9.3f %9.3f %6.1f %10.1f %15s %8s %8s %11.1f %9.1f%s\n",
                  threads, std::string(to_string(runs.release)).c_str(), time.median, time.min,
                  time.max, 100 * time.cv, figures.steps_per_second, replica, scaling, gain,
                  double(m.alloc.allocations) / (double(m.steps) * runs.threads),
-                 double(m.peak_rss_kib) / 1024);
+                 double(m.peak_rss_kib) / 1024, noisy_text);
   }
   std::fprintf(out,
                "\nmedian_s: wall time from the first replica's training loop starting to the last "
@@ -54,6 +57,7 @@ void print_thread_table(std::FILE* out, const std::vector<PolicyRuns>& all,
                  cores_online());
   }
   for (const auto& note : notes) std::fprintf(out, "%s\n", note.c_str());
+  print_noise_notes(out, all);
 }
 
 }  // namespace mga

@@ -38,6 +38,10 @@ std::string library_path(std::string_view path, const fs::path& base, const std:
     throw MallocUnavailable(where + ": " + quoted_for_message(path) +
                             ": a path in LD_PRELOAD cannot hold ':' or white space");
   }
+  if (path.find(',') != std::string_view::npos) {
+    throw MallocUnavailable(where + ": " + quoted_for_message(path) +
+                            ": a path cannot hold ',' (--malloc lists are split at each ',')");
+  }
   return (base / fs::path(path)).lexically_normal().string();
 }
 
@@ -55,12 +59,6 @@ bool looks_like_path(std::string_view item) {
   if (item.find('/') != std::string_view::npos) return true;
   const std::size_t so = item.find(".so");
   return so != std::string_view::npos && (so + 3 == item.size() || item[so + 3] == '.');
-}
-
-std::string valid_names() {
-  std::string names = "all";
-  for (const ProcessMalloc* m : all_process_mallocs()) names += ", " + std::string(m->name);
-  return names;
 }
 
 // Runs the probe child with its stdout and stderr on one pipe; returns what it
@@ -133,6 +131,12 @@ std::string last_foreign_line(const std::string& output) {
 
 }  // namespace
 
+std::string valid_malloc_items() {
+  std::string valid = "valid: all";
+  for (const ProcessMalloc* m : all_process_mallocs()) valid += ", " + std::string(m->name);
+  return valid + ", NAME=PATH or a library's path";
+}
+
 MallocSpec parse_malloc_spec(std::string_view item) {
   const std::string where = "--malloc=" + std::string(item);
   if (item.empty()) throw MallocUnavailable("--malloc: the value is empty");
@@ -151,8 +155,8 @@ MallocSpec parse_malloc_spec(std::string_view item) {
     return {name, library_path(item, fs::current_path(), where)};
   }
   if (item == "all" || find_process_malloc(item) != nullptr) return {std::string(item), ""};
-  throw MallocUnavailable("--malloc: unknown process allocator " + quoted_for_message(item) +
-                          "; valid: " + valid_names() + ", NAME=PATH or a library's path");
+  throw MallocUnavailable("--malloc: unknown process allocator " + quoted_for_message(item) + "; " +
+                          valid_malloc_items());
 }
 
 std::vector<MallocSpec> parse_malloc_file_text(std::string_view text, const std::string& file,

@@ -31,8 +31,13 @@ struct MallocSpec {
 // without "lib" and from ".so" on (/opt/libfoo.so.2: foo). A relative path is
 // taken from the working directory. Refused: an unknown name (the message
 // lists the valid ones), a name that is not allowed (user_malloc_name_problem),
-// an empty path, a path with ':' or white space (LD_PRELOAD's separators).
+// an empty path, a path with ':' or white space (LD_PRELOAD's separators) or
+// with ',' (--malloc's list separator).
 MallocSpec parse_malloc_spec(std::string_view item);
+
+// "valid: all, glibc, ..., NAME=PATH or a library's path": what a --malloc
+// item may be, every process allocator added so far named, for messages.
+std::string valid_malloc_items();
 
 // The lines of a malloc file, read from `file` (named so in messages):
 //   # a comment, and blank lines, are skipped

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bench/noise.hpp"
 #include "bench/record.hpp"
 #include "bench/text.hpp"
 
@@ -283,13 +284,15 @@ std::string worker_fault_for_run(int run) {
   const auto at = spec.find('@');
   const std::string kind = spec.substr(0, at);
   const bool known = kind == "crash" || kind == "exit" || kind == "hang" || kind == "mute" ||
-                     kind == "garbage" || kind == "flood" || kind == "differ";
+                     kind == "garbage" || kind == "flood" || kind == "differ" ||
+                     kind == kSleepFault;
   char* end = nullptr;
   const long target = at == std::string::npos ? 0 : std::strtol(spec.c_str() + at + 1, &end, 10);
   if (!known || target < 1 || end == nullptr || *end != '\0') {
     throw WorkerError(
         std::string(kWorkerFaultVariable) + "='" + one_line(spec) +
-        "': expected KIND@RUN, KIND one of crash, exit, hang, mute, garbage, flood, differ");
+        "': expected KIND@RUN, KIND one of crash, exit, hang, mute, garbage, flood, differ, " +
+        kSleepFault);
   }
   return target == run ? kind : "";
 }

@@ -57,6 +57,8 @@ std::string run_worker_process(const std::string& label, const std::vector<std::
 //   hang    never finishes              mute     closes stdout and stderr, never finishes
 //   garbage prints a line, no record    flood    prints more than 1 MiB
 //   differ  reports a different output hash (and its last replica's, --threads)
+//   sleep   sleeps about half of its training loop, and prints a normal record
+//           (bench/noise.hpp: its noise carries the cpu_fraction flag)
 inline constexpr const char* kWorkerFaultVariable = "MGA_WORKER_FAULT";
 
 // The fault for the run-th worker, "" if none. Throws WorkerError if the

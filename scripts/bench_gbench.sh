@@ -6,6 +6,8 @@
 #   scripts/bench_gbench.sh [extra --benchmark_* flags for both programs]
 #
 # Environment: BUILD_DIR (default build), OUT_DIR (default results/gbench),
+# PROGRAMS (default "bench_alloc bench_step": the programs to run, e.g. just
+# bench_alloc with a --benchmark_filter only it matches),
 # MGA_DATA (dataset for bench_step and step_graph; default /work/shared/data/names.txt).
 # Takes about 3-4 minutes on 2 cores.
 set -euo pipefail
@@ -21,7 +23,10 @@ fi
 cmake --build "$build_dir" -j2 --target bench_alloc bench_step
 
 mkdir -p "$out_dir"
-for program in bench_alloc bench_step; do
+read -ra programs <<<"${PROGRAMS:-bench_alloc bench_step}"
+for program in "${programs[@]}"; do
+  [[ $program == bench_alloc || $program == bench_step ]] ||
+    { echo "bench_gbench.sh: PROGRAMS: unknown program '$program' (bench_alloc, bench_step)" >&2; exit 2; }
   final=$out_dir/$program.json
   # The temporary file sits next to the final one so that mv is a rename.
   tmp=$(mktemp "$out_dir/.$program.XXXXXX.tmp")

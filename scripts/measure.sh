@@ -4,23 +4,44 @@
 # atomically (the programs do), so an interrupted run leaves the previous
 # results of the stages it did not finish.
 #
-#   scripts/measure.sh [--machine NAME] [--peer DIR] [STAGE...]
+#   scripts/measure.sh [--machine NAME] [--peer DIR] [--quick] [STAGE...]
 #
-# Stages (default: all, in this order). Times: the run behind
-# results/debian12-epyc-2vcpu/ on a 2-vCPU VM, about 2.5 hours in all:
+# Stages (default: all, in this order), each with its time on a quiet 2-vCPU
+# VM (time: measured by the integrator), at most 75 minutes in all:
 #   train      bench_train, 5 repetitions: every policy with --topo dfs and
-#              creation, the arena with hashset, both tapes         (7.5 min)
-#   malloc     the policy x process-allocator matrix, dfs and creation (23 min)
-#   threads    --threads 1,2,4 --release=all for every policy          (42 min)
-#   gbench     the Google Benchmark programs                          (3.8 min)
-#   sweep      the size axis, 3 repetitions             (one repetition: 5 min)
-#   callgrind  the allocator's share of instructions, per policy      (1.5 min)
-#   cachesim   simulated cache misses per node, three cases  (50 min, partly
-#              beside other jobs; callgrind's counts do not depend on load)
-#   peers      the tapes beside enjector/microgpt-c (needs --peer DIR)  (1 min)
+#              creation, the arena with hashset, both tapes
+#              (time: measured by the integrator)
+#   malloc     the policy x process-allocator matrix for the baseline, the
+#              reference-counted and the no-alloc reference policies under
+#              every built-in process allocator but glibc (its cells are the
+#              train stage's), dfs and creation, 5 repetitions
+#              (time: measured by the integrator)
+#   threads    --threads 1,2 --release=all for every policy, 3 repetitions
+#              (time: measured by the integrator)
+#   gbench     the Google Benchmark programs (time: measured by the integrator)
+#   sweep      the size axis, 1 repetition (time: measured by the integrator)
+#   callgrind  the allocator's share of instructions, per policy
+#              (time: measured by the integrator)
+#   cachesim   simulated cache misses per node, the default shape with dfs
+#              and creation (time: measured by the integrator)
+#   peers      the tapes beside enjector/microgpt-c (needs --peer DIR)
+#              (time: measured by the integrator)
 #   crosslang  microgpt.py and microgpt.ts under their runtimes, CPython's
-#              4.5-minute training once (--python-repeat 1)            (8 min)
+#              4.5-minute training once (--python-repeat 1)
+#              (time: measured by the integrator)
 #   report     scripts/compare.py: REPORT.md, charts, README blocks
+#              (time: measured by the integrator)
+#
+# --quick: every number the README's answer quotes, in at most 20 minutes, into
+# the same files (default stages: train malloc gbench report; no other stage
+# has a quick form). Training keeps 1000 steps; rounds are --repeat auto
+# (bench_train --help), each within a budget:
+#   train      every policy with dfs (budget 300 s) and creation (220 s),
+#              both tapes with 5 repetitions (time: measured by the integrator)
+#   malloc     the baseline policy under every built-in process allocator
+#              but glibc, dfs (budget 150 s) (time: measured by the integrator)
+#   gbench     bench_alloc's chain benchmarks (time: measured by the integrator)
+#   report     as above (time: measured by the integrator)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +52,15 @@ die() {
 }
 
 all_stages=(train malloc threads gbench sweep callgrind cachesim peers crosslang report)
-machine="" peer="" stages=()
+quick_stages=(train malloc gbench report)
+machine="" peer="" stages=() quick=0
 while (($#)); do
   case $1 in
     -h | --help) usage && exit 0 ;;
+    --quick)
+      quick=1
+      shift
+      ;;
     --machine | --peer)
       (($# >= 2)) || die "$1 needs a value"
       [[ $1 == --machine ]] && machine=$2 || peer=$2
@@ -48,6 +74,12 @@ while (($#)); do
       ;;
   esac
 done
+if ((quick)); then
+  ((${#stages[@]})) || stages=("${quick_stages[@]}")
+  for name in "${stages[@]}"; do
+    [[ " ${quick_stages[*]} " == *" $name "* ]] || die "--quick: stage '$name' has no quick form (quick stages: ${quick_stages[*]})"
+  done
+fi
 ((${#stages[@]})) || stages=("${all_stages[@]}")
 machine=${machine:-$(scripts/machine_name.sh)}
 why=$(scripts/machine_name.sh --check "$machine") || die "--machine: $why"
@@ -59,7 +91,7 @@ out=results/$machine
 mkdir -p "$out"
 build=${MGA_BUILD_DIR:-build}
 scripts/setup.sh >/dev/null
-train=("$build/bench_train" --repeat 5 --quiet)
+train=("$build/bench_train" --quiet)
 
 stage() {
   local started=$SECONDS
@@ -74,29 +106,53 @@ table_tmp=""
 trap 'rm -f "$table_tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# 5 repetitions unless the arguments say how many.
 bench() {
-  local name=$1
+  local name=$1 repeat=(--repeat 5)
   shift
+  [[ " $* " == *" --repeat"* ]] && repeat=()
   table_tmp=$out/$name.txt.tmp
-  "${train[@]}" "$@" --json "$out/$name.json" >"$table_tmp"
+  "${train[@]}" "${repeat[@]}" "$@" --json "$out/$name.json" >"$table_tmp"
   mv "$table_tmp" "$out/$name.txt"
   table_tmp=""
 }
 
 stage_train() {
-  bench bench_train_dfs --allocator=all --topo dfs
-  bench bench_train_creation --allocator=all --topo creation
-  bench bench_train_hashset_arena --allocator="$(policy_with no_alloc_reference)" --topo hashset
+  if ((quick)); then
+    # Rounds until every cell's median is known to +-5% (95% interval), or the budget is spent.
+    bench bench_train_dfs --allocator=all --topo dfs --repeat=auto --repeat-budget=300
+    bench bench_train_creation --allocator=all --topo creation --repeat=auto --repeat-budget=220
+  else
+    bench bench_train_dfs --allocator=all --topo dfs
+    bench bench_train_creation --allocator=all --topo creation
+    bench bench_train_hashset_arena --allocator="$(policy_with no_alloc_reference)" --topo hashset
+  fi
   bench bench_train_tape --engine tape
   bench bench_train_tape_exact --engine tape-exact
 }
+# glibc's cells are the train stage's (the report reads them from its files).
 stage_malloc() {
-  bench bench_train_malloc_dfs --malloc=all --allocator=all --topo dfs
-  bench bench_train_malloc_creation --malloc=all --allocator=all --topo creation
+  local mallocs
+  mallocs=$(preloaded_mallocs)
+  if ((quick)); then
+    bench bench_train_malloc_dfs --malloc="$mallocs" --allocator="$(policy_with baseline)" --topo dfs \
+      --repeat=auto --repeat-budget=150
+    return
+  fi
+  local matrix
+  matrix=$(policy_with baseline),$(policy_with reference_counted),$(policy_with no_alloc_reference)
+  bench bench_train_malloc_dfs --malloc="$mallocs" --allocator="$matrix" --topo dfs
+  bench bench_train_malloc_creation --malloc="$mallocs" --allocator="$matrix" --topo creation
 }
-stage_threads() { bench bench_train_threads --allocator=all --threads 1,2,4 --release=all; }
-stage_gbench() { OUT_DIR=$out/gbench scripts/bench_gbench.sh; }
-stage_sweep() { OUT_DIR=$out/sweep scripts/sweep.sh --repeat 3; }
+stage_threads() { bench bench_train_threads --allocator=all --threads 1,2 --release=all --repeat 3; }
+stage_gbench() {
+  if ((quick)); then  # the chain rates, for the elasticity
+    PROGRAMS=bench_alloc OUT_DIR=$out/gbench scripts/bench_gbench.sh --benchmark_filter='^chain/'
+  else
+    OUT_DIR=$out/gbench scripts/bench_gbench.sh
+  fi
+}
+stage_sweep() { OUT_DIR=$out/sweep scripts/sweep.sh --repeat 1; }
 stage_callgrind() {
   local policy
   for policy in $(policies); do
@@ -108,7 +164,6 @@ stage_cachesim() {
   local simulate=(scripts/cachesim.py --machine "$machine" --build "$build" --jobs 2)
   "${simulate[@]}" --shape default --topo dfs
   "${simulate[@]}" --shape default --topo creation
-  "${simulate[@]}" --shape large --topo dfs
 }
 stage_peers() { scripts/bench_tape_peers.sh "$peer" --repeat 9 --machine "$machine"; }
 stage_crosslang() {
@@ -129,6 +184,11 @@ policy_with() {
   "$build/bench_train" --list-allocators --format=json | /usr/bin/python3 -c '
 import json, sys
 print(next(p["name"] for p in json.load(sys.stdin)["policies"] if p["traits"][sys.argv[1]]))' "$1"
+}
+# Every built-in process allocator but glibc, comma-separated.
+preloaded_mallocs() {
+  "$build/bench_train" --list-allocators --format=json |
+    /usr/bin/python3 -c 'import json, sys; print(",".join(m["name"] for m in json.load(sys.stdin)["mallocs"] if m["name"] != "glibc"))'
 }
 
 for name in "${stages[@]}"; do stage "$name"; done

@@ -366,8 +366,15 @@ def load_results(results_dir: Path) -> Results:
     use(kinds["cachesim"], add_cachesim)
     use([(p, None) for p in sorted(results_dir.rglob("callgrind_*.txt"))],
         lambda m, path, _: m.callgrind.__setitem__(path.stem[len("callgrind_"):], (str(path), parse_callgrind(path))))
-    for machine in machines.values():  # an order without a glibc-only file: the matrix's glibc cells
+    for machine in machines.values():
         for topo, by_malloc in machine.matrix.items():
-            if topo not in machine.series and by_malloc.get(DEFAULT_MALLOC):
-                machine.series[topo] = dict(by_malloc[DEFAULT_MALLOC])
+            if topo not in machine.series and by_malloc.get(DEFAULT_MALLOC):  # the matrix's glibc cells
+                machine.series[topo] = dict(by_malloc[DEFAULT_MALLOC])  # stand for a glibc-only file
+            elif DEFAULT_MALLOC not in by_malloc and topo in machine.series:
+                # A matrix without glibc cells (measure.sh leaves them to the train stage): the glibc
+                # file's runs of the matrix's policies, with the same order.
+                policies = {policy for cells in by_malloc.values() for policy in cells}
+                glibc = {p: run for p, run in machine.series[topo].items() if p in policies}
+                if glibc:
+                    by_malloc[DEFAULT_MALLOC] = glibc
     return Results({n: machines[n] for n in sorted(used)}, files_used, skipped, order)

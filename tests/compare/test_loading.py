@@ -142,8 +142,22 @@ class AxesTest(unittest.TestCase):
         machine = loaded.machines["machine_c"]
         for policy, (_, summary) in helpers.fixture_runs(FIXTURES / "machine_c" / "bench_train_dfs.json").items():
             self.assertEqual(machine.series["dfs"][policy].median_s, summary["median"])
-        self.assertEqual(sorted(machine.matrix["dfs"]), ["glibc-nofastbins", "preloaded-malloc"])
+        self.assertEqual(sorted(machine.matrix["dfs"]), ["glibc", "glibc-nofastbins", "preloaded-malloc"])
         self.assertNotIn("appears in", stderr)
+
+    def test_a_matrix_without_glibc_takes_the_glibc_files_runs_of_its_policies(self):
+        def without_glibc(data):
+            data["config"]["malloc"] = "preloaded-malloc"
+            data["runs"] = [dict(run, malloc="preloaded-malloc") for run in data["runs"][:2]]
+        matrix = variant(self.results, without_glibc)
+        loaded, stderr = quiet_load(self.results)
+        machine = loaded.machines["machine_c"]
+        policies = [run["allocator"] for run in matrix["runs"]]
+        self.assertEqual(sorted(machine.matrix["dfs"]), ["glibc", "preloaded-malloc"], stderr)
+        self.assertEqual(sorted(machine.matrix["dfs"]["glibc"]), sorted(policies), "only the matrix's policies")
+        for policy in policies:
+            self.assertIs(machine.matrix["dfs"]["glibc"][policy], machine.series["dfs"][policy])
+        self.assertNotIn("creation", machine.matrix, "no matrix of an order the matrix files lack")
 
     def test_a_tape_under_another_malloc_is_left_out_with_a_warning(self):
         variant(self.results, lambda d: (d["config"].update(engine="tape"), d.update(

@@ -116,6 +116,7 @@ TEST(AllocatorLists, RepeatedUnknownAndEmptyNamesAreRefusedNamingTheValidOnes) {
   }
   std::string valid_mallocs = "valid: all";
   for (const auto& m : mga::process_mallocs()) valid_mallocs += ", " + std::string(m.name);
+  valid_mallocs += ", NAME=PATH or a library's path";
   const std::string malloc(mga::process_mallocs()[0].name);
   expect_refused(one_step({"--malloc=" + malloc + "," + malloc}), kBadInput,
                  "--malloc: " + malloc + " is given twice; " + valid_mallocs + "\n");

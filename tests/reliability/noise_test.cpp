@@ -1,24 +1,30 @@
 // Noise (issue 23 item 5, bench/noise.hpp): the flag rules on made-up
 // readings, the /proc and /sys readers on made-up files (missing, odd,
-// truncated), the JSON object and the worker's words, and the sleep fault
-// that the end-to-end test of the flags uses.
+// truncated), the JSON object and the worker's words, the sleep fault, the
+// probe of training loops, and end to end: a sleeping worker flagged in the
+// JSON and the table, and the summary's noise line.
 #include "bench/noise.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "allocators/registry.hpp"
+#include "tests/reliability/bench_cli.hpp"
+#include "tests/reliability/json_values.hpp"
 #include "tests/reliability/subprocess.hpp"
 
 namespace {
 
 using mga::CpuJiffies;
 using mga::Noise;
-using mga::test::TempDir;
+using namespace mga::test;
 using Strings = std::vector<std::string>;
 namespace fs = std::filesystem;
 
@@ -185,6 +191,77 @@ TEST(NoiseFault, SleepAfterEachStepAsLongAsTheStepTook) {
   sleepy("step    1 /    1 | loss 3.0000");
   EXPECT_GE(Clock::now() - step_end, step_end - step_start) << "slept at least as long";
   EXPECT_EQ(printed, (Strings{"num params: 1", "step    1 /    1 | loss 3.0000"}));
+}
+
+// The probe of training loops: from the first loop's "num params" line to the
+// last loop's blank line, whatever the threads print in between.
+TEST(LoopNoise, FromTheFirstLoopStartingToTheLastEnding) {
+  Strings printed;
+  std::mutex printed_mutex;
+  mga::LoopNoise loops(2);
+  EXPECT_THROW(loops.noise(), std::logic_error) << "no loop ran yet";
+  const mga::LineSink print = [&](const std::string& line) {
+    std::lock_guard lock(printed_mutex);
+    printed.push_back(line);
+  };
+  auto replica = [&] {
+    const mga::LineSink watched = loops.watch(print);
+    watched("num docs: 2");
+    watched("num params: 10");
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // held off the CPU
+    watched("step    1 /    1 | loss 3.0000");
+    watched("");
+    watched("--- inference (new, hallucinated names) ---");
+  };
+  std::thread other(replica);
+  replica();
+  other.join();
+  EXPECT_EQ(printed.size(), 10U) << "every line printed";
+  const Noise noise = loops.noise();
+  EXPECT_LT(noise.cpu_fraction, 0.5) << "two sleeping loops used (almost) no CPU";
+  ASSERT_FALSE(noise.flags.empty());
+  EXPECT_EQ(noise.flags[0].rfind("the process ran ", 0), 0U) << noise.flags[0];
+}
+
+// End to end (issue 23, item e): a worker made to sleep half its loop
+// (MGA_WORKER_FAULT=sleep@1) is flagged in the JSON and in the table; every
+// repetition has its noise object; the context says how the machine was set
+// up. The other repetitions' flags are not asserted: a busy machine flags them.
+TEST(NoiseRuns, ASleepingRepetitionIsFlaggedInTheJsonAndTheTable) {
+  TempDir dir;
+  const std::string data = dir.write("names.txt", kNames), json = dir / "out.json";
+  const std::string policies = mga::policy_names().at(0) + "," + mga::policy_names().at(1);
+  const auto r = bench(
+      small_run(data, {"--allocator=" + policies, "--repeat", "2", "--quiet", "--json", json}),
+      {.timeout_seconds = 120, .environment = {"MGA_WORKER_FAULT=sleep@1"}});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const std::string written = slurp(json);
+  const auto noise = json_values(written, "noise");
+  ASSERT_EQ(noise.size(), 4U) << "2 cells x 2 repetitions";
+  EXPECT_NE(noise[0].find("\"flags\": [\"the process ran "), std::string::npos) << noise[0];
+  for (const std::string& object : noise) {
+    for (const char* key : {"cpu_seconds", "cpu_fraction", "steal_fraction", "load_average"})
+      EXPECT_EQ(json_values(object, key).size(), 1U) << key << " in " << object;
+    EXPECT_EQ(json_values(object, "flags").at(0).front(), '[') << object;
+  }
+  const auto noisy = json_values(written, "noisy_repetitions");
+  ASSERT_EQ(noisy.size(), 2U);
+  EXPECT_GE(std::stoi(noisy[0]), 1);
+  for (const char* key : {"aslr", "cpu_governor", "cpu_boost", "load_average_start"})
+    EXPECT_EQ(json_values(written, key).size(), 1U) << "context." << key;
+  // The table: a noisy column, and the flag under it with the cell and round it hit.
+  EXPECT_NE(r.out.find(" noisy\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the process ran "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": " + mga::policy_names().at(0) + " (round 1)"), std::string::npos)
+      << r.out;
+}
+
+// A single run in this process says its noise in the summary.
+TEST(NoiseRuns, TheSummaryHasANoiseLine) {
+  TempDir dir;
+  const auto r = bench(small_run(dir.write("names.txt", kNames), {"--quiet"}));
+  expect_success(r);
+  EXPECT_NE(r.out.find("\nnoise         "), std::string::npos) << r.out;
 }
 
 }  // namespace

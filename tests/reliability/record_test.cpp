@@ -29,6 +29,10 @@ void expect_same(const mga::Measurement& a, const mga::Measurement& b) {
   EXPECT_EQ(a.final_loss, b.final_loss);
   EXPECT_EQ(a.malloc, b.malloc);
   EXPECT_EQ(a.malloc_library, b.malloc_library);
+  EXPECT_EQ(a.malloc_source, b.malloc_source);
+  EXPECT_EQ(a.malloc_sha256, b.malloc_sha256);
+  // The noise readings travel as text (%.9g), the flags are made again: the JSON is the same.
+  EXPECT_EQ(mga::noise_json(a.noise), mga::noise_json(b.noise));
   EXPECT_EQ(a.threads, b.threads);
   EXPECT_EQ(a.release, b.release);
   ASSERT_EQ(a.replicas.size(), b.replicas.size());
@@ -55,6 +59,10 @@ mga::Measurement single_run() {
   m.final_loss = 2.6549;
   m.malloc = "glibc-nofastbins";
   m.malloc_library = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  m.malloc_source = "user";
+  m.malloc_sha256 = std::string(64, 'f');
+  m.noise = {1.25, 0.5, 0.125, 7.5, {}};
+  m.noise.flags = mga::noise_flags(0.5, 0.125, 7.5, mga::NoiseProbe::online_cores());
   return m;
 }
 
@@ -73,6 +81,10 @@ TEST(WorkerRecord, RoundTripsEveryField) {
   odd_text.malloc = "my malloc=%41";
   odd_text.malloc_library = "/tmp/a dir/lib\n\x01\xff\xe9.so";
   odd_text.allocator = "";
+  odd_text.malloc_sha256 = "";            // glibc's
+  odd_text.noise.steal_fraction.reset();  // unreadable
+  odd_text.noise.load_average.reset();
+  odd_text.noise.flags = mga::noise_flags(0.5, std::nullopt, std::nullopt, 1);
   for (const mga::Measurement& m : {single_run(), thread_run(), odd_text}) {
     const std::string line = mga::to_record(m);
     SCOPED_TRACE(line);
@@ -124,6 +136,9 @@ TEST(WorkerRecord, RefusesWhatIsNotExactlyARecord) {
   for (const auto& [field, value] : bad) {
     EXPECT_FALSE(mga::parse_record(replaced(field, value)).has_value()) << field << "=" << value;
   }
+  // Noise: four words, %-escaped (noise_words), numbers not below 0.
+  for (const std::string noise : {"", "1%200.5%200.1", "1%20x%20-%20-", "1%20-1%20-%20-"})
+    EXPECT_FALSE(mga::parse_record(replaced("noise", noise)).has_value()) << "noise=" << noise;
   EXPECT_FALSE(mga::parse_record(line + " unknown=1").has_value());
   EXPECT_FALSE(mga::parse_record(line + " ").has_value());
   EXPECT_FALSE(mga::parse_record(line + "  steps=1").has_value());
