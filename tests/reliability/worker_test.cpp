@@ -141,6 +141,9 @@ struct FaultCase {
   std::string needle;              // in the one stderr line
 };
 
+// GoogleTest prints a parameter it cannot print as its raw bytes in every test's name line.
+void PrintTo(const FaultCase& c, std::ostream* out) { *out << c.fault; }
+
 class WorkerFaults : public ::testing::TestWithParam<FaultCase> {};
 
 TEST_P(WorkerFaults, AreOneLineAndNoJson) {
