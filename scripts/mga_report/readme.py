@@ -50,6 +50,17 @@ def find_blocks(lines: list, where: str) -> list:
     return found
 
 
+def repetitions(machine, topos) -> str:
+    """'5', or per topo when they differ ('8 (`dfs`) and 7 (`creation`)'), a range where cells differ."""
+    def count(topo):
+        values = sorted({r.repetitions for r in machine.series[topo].values()})
+        return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+    counts = [count(t) for t in topos]
+    if len(set(counts)) <= 1:
+        return counts[0] if counts else "0"
+    return " and ".join(f"{c} (`{t}`)" for c, t in zip(counts, topos))
+
+
 def table_block(fig) -> list:
     machine, base, reference = fig.machine, fig.roles.baseline, fig.roles.reference
     topos = [t for t in topo_order(machine.series) if len(machine.series[t]) > 1][:2]
@@ -70,7 +81,7 @@ def table_block(fig) -> list:
     runs = [r for t in topos for r in machine.series[t].values()]
     note = (f"`{machine.name}`: seconds for {', '.join(sorted({str(r.steps) for r in runs}))} steps with "
             f"{' and '.join(f'`--topo {t}`' for t in topos)}, median of "
-            f"{', '.join(sorted({str(r.repetitions) for r in runs}))} runs each in a fresh process; *vs `{base}`* is "
+            f"{repetitions(machine, topos)} runs each in a fresh process; *vs `{base}`* is "
             "the speed per step against it (above 1 = faster) and the share the part of a step spent allocating and "
             "releasing, each with its 95% bootstrap interval (an interval containing 1 is no measurable difference).")
     return table(header, rows) + [" ".join([note, *footnotes(runs)])]

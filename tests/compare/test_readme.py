@@ -127,6 +127,23 @@ class BlocksTest(unittest.TestCase):
         self.assertIn("`machine_a`: seconds for", text)
 
 
+class RepetitionsTest(unittest.TestCase):
+    @staticmethod
+    def machine(**counts):
+        from types import SimpleNamespace as NS
+        return NS(series={topo: {f"p{i}": NS(repetitions=n) for i, n in enumerate(ns)} for topo, ns in counts.items()})
+
+    def test_one_count_for_all_is_one_number(self):
+        self.assertEqual(readme.repetitions(self.machine(dfs=[5, 5], creation=[5, 5]), ["dfs", "creation"]), "5")
+
+    def test_counts_that_differ_by_topo_are_named_by_topo(self):
+        self.assertEqual(readme.repetitions(self.machine(dfs=[8, 8], creation=[7, 7]), ["dfs", "creation"]),
+                         "8 (`dfs`) and 7 (`creation`)")
+
+    def test_cells_that_differ_give_a_range(self):
+        self.assertEqual(readme.repetitions(self.machine(dfs=[5, 9]), ["dfs"]), "5–9")
+
+
 class CommandLineTest(unittest.TestCase):
     def setUp(self):
         self.temp = tempfile.TemporaryDirectory()
