@@ -122,3 +122,14 @@ def names(values) -> str:
 def table(header: list, rows: list) -> list:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return lines + ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows] + [""]
+
+
+def repetitions(machine, topos) -> str:
+    """'5', or per topo when they differ ('8 (`dfs`) and 7 (`creation`)'), a range where cells differ."""
+    def count(topo):
+        values = sorted({r.repetitions for r in machine.series[topo].values()})
+        return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+    counts = [count(t) for t in topos]
+    if len(set(counts)) <= 1:
+        return counts[0] if counts else "0"
+    return " and ".join(f"{c} (`{t}`)" for c, t in zip(counts, topos))

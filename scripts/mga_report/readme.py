@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import answer
 from .files import BadFile, UsageError, read_capped
-from .fmt import code, footnotes, marks, ratio_ci, share_ci, table
+from .fmt import code, footnotes, marks, ratio_ci, repetitions, share_ci, table
 from .model import topo_order
 
 # Markers are matched loosely (case, spaces, the space before '-->'), so that a marker written a little
@@ -48,17 +48,6 @@ def find_blocks(lines: list, where: str) -> list:
             index = end
         index += 1
     return found
-
-
-def repetitions(machine, topos) -> str:
-    """'5', or per topo when they differ ('8 (`dfs`) and 7 (`creation`)'), a range where cells differ."""
-    def count(topo):
-        values = sorted({r.repetitions for r in machine.series[topo].values()})
-        return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
-    counts = [count(t) for t in topos]
-    if len(set(counts)) <= 1:
-        return counts[0] if counts else "0"
-    return " and ".join(f"{c} (`{t}`)" for c, t in zip(counts, topos))
 
 
 def table_block(fig) -> list:

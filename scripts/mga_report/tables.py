@@ -6,8 +6,8 @@ from pathlib import Path
 
 from . import figures as f
 from . import quality
-from .fmt import (DASH, code, cv_cell, footnotes, marks, mib, noisy, percent, rate, ratio_ci, seconds, share_ci,
-                  size_bytes, table, value_ci, with_files)
+from .fmt import (DASH, code, cv_cell, footnotes, marks, mib, noisy, percent, rate, ratio_ci, repetitions, seconds,
+                  share_ci, size_bytes, table, value_ci, with_files)
 from .model import DEFAULT_MALLOC, DEFAULT_TOPO, ENGINE_ORDER, PHASES, RELEASES, SHAPE_KEYS, topo_order
 
 
@@ -41,8 +41,7 @@ def training(machine, fig, order) -> list:
         rows.append(row)
     runs = [r for t in topos for r in machine.series[t].values()]
     steps = ", ".join(sorted({str(r.steps) for r in runs}))
-    reps = ", ".join(sorted({str(r.repetitions) for r in runs}))
-    note = (f"Seconds for {steps} steps, median of {reps} repetitions, each a fresh process; *vs* is the speed per "
+    note = (f"Seconds for {steps} steps, median of {repetitions(machine, topos)} repetitions, each a fresh process; *vs* is the speed per "
             "step against the baseline (above 1 = faster).")
     return table(header, rows) + [note, ""] + legend(runs)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import helpers
 from helpers import (FIXTURES, code, fixture_order, fixture_runs, load_quietly, make_results_dir, readme_text,
                      run_compare)
-from mga_report import readme
+from mga_report import fmt, readme
 from mga_report.files import UsageError
 
 MACHINE = "machine_c"
@@ -134,14 +134,14 @@ class RepetitionsTest(unittest.TestCase):
         return NS(series={topo: {f"p{i}": NS(repetitions=n) for i, n in enumerate(ns)} for topo, ns in counts.items()})
 
     def test_one_count_for_all_is_one_number(self):
-        self.assertEqual(readme.repetitions(self.machine(dfs=[5, 5], creation=[5, 5]), ["dfs", "creation"]), "5")
+        self.assertEqual(fmt.repetitions(self.machine(dfs=[5, 5], creation=[5, 5]), ["dfs", "creation"]), "5")
 
     def test_counts_that_differ_by_topo_are_named_by_topo(self):
-        self.assertEqual(readme.repetitions(self.machine(dfs=[8, 8], creation=[7, 7]), ["dfs", "creation"]),
+        self.assertEqual(fmt.repetitions(self.machine(dfs=[8, 8], creation=[7, 7]), ["dfs", "creation"]),
                          "8 (`dfs`) and 7 (`creation`)")
 
     def test_cells_that_differ_give_a_range(self):
-        self.assertEqual(readme.repetitions(self.machine(dfs=[5, 9]), ["dfs"]), "5–9")
+        self.assertEqual(fmt.repetitions(self.machine(dfs=[5, 9]), ["dfs"]), "5–9")
 
 
 class CommandLineTest(unittest.TestCase):
