@@ -29,8 +29,8 @@ TEST(ReadmeExample, TrainsAsEveryPolicyDoes) {
   const auto example = printed_by([&](const LineSink& print) {
     example_run = run_microgpt<MallocEachPolicy>(data, config, print);
   });
-  const auto arena = printed_by(
-      [&](const LineSink& print) { run_microgpt<ArenaPolicy>(data, config, print); });
+  const auto arena =
+      printed_by([&](const LineSink& print) { run_microgpt<ArenaPolicy>(data, config, print); });
   EXPECT_EQ(example, arena);
   // One allocation and one free per node of the training steps.
   EXPECT_EQ(example_run.train_alloc.allocations, example_run.train_nodes);

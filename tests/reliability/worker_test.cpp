@@ -142,7 +142,9 @@ struct FaultCase {
 };
 
 // GoogleTest prints a parameter it cannot print as its raw bytes in every test's name line.
-void PrintTo(const FaultCase& c, std::ostream* out) { *out << c.fault; }
+void PrintTo(const FaultCase& c, std::ostream* out) {
+  *out << c.fault;
+}
 
 class WorkerFaults : public ::testing::TestWithParam<FaultCase> {};
 
