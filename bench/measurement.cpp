@@ -51,4 +51,10 @@ Measurement make_measurement(std::string_view allocator, const ReplicaRuns& runs
   return m;
 }
 
+void flag_noise(Measurement& m) {
+  const bool threads_wait = m.threads > 1 || m.release == ReleaseMode::background;
+  m.noise.flags = noise_flags(m.noise.cpu_fraction, m.noise.steal_fraction, m.noise.load_average,
+                              NoiseProbe::online_cores(), threads_wait);
+}
+
 }  // namespace mga

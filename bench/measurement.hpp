@@ -62,4 +62,8 @@ Measurement make_measurement(std::string_view allocator, const ReplicaRuns& runs
                              ReleaseMode release);
 long peak_rss_kib();
 
+// The noise flags made again for this machine and for the run's threads: a
+// run with replicas or a background releaser can wait on its own locks.
+void flag_noise(Measurement& m);
+
 }  // namespace mga

@@ -81,11 +81,12 @@ std::optional<double> steal_fraction(const std::optional<CpuJiffies>& start,
 }
 
 std::vector<std::string> noise_flags(double cpu_fraction, std::optional<double> steal,
-                                     std::optional<double> load, int cores) {
+                                     std::optional<double> load, int cores, bool threads_wait) {
   std::vector<std::string> flags;
   if (cpu_fraction < kMinCpuFraction) {
     flags.push_back("the process ran " + percent(cpu_fraction) +
-                    " of its wall time: another process or the hypervisor held the CPU");
+                    " of its wall time: another process or the hypervisor held the CPU" +
+                    (threads_wait ? ", or its threads waited for each other (a lock)" : ""));
   }
   if (steal && *steal > kMaxStealFraction) {
     flags.push_back("the hypervisor stole " + percent(*steal) + " of the CPU time during the run");

@@ -48,8 +48,12 @@ struct Noise {
 
 // The flag sentences for these readings on a machine of `cores` cores
 // (thresholds above; the run itself counts 1 in the load average).
+// `threads_wait`: the run had threads that can wait for each other (replicas
+// sharing a policy's lock, a background releaser), so a low CPU share may be
+// its own waiting, not a disturbance, and the sentence says so.
 std::vector<std::string> noise_flags(double cpu_fraction, std::optional<double> steal_fraction,
-                                     std::optional<double> load_average, int cores);
+                                     std::optional<double> load_average, int cores,
+                                     bool threads_wait = false);
 
 // The part of /proc/stat's delta the hypervisor stole, null if either reading
 // is missing or no jiffy passed.

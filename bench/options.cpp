@@ -37,7 +37,11 @@ std::string help_footer() {
   return "Integer options are decimal, as Python's int() reads them: 010 is ten; 0x3, 1e1 and "
          "5.0 are not integers.\n\nNoise: every repetition's training loop is watched, and "
          "flagged (in the table, the summary and the JSON's \"noise\") when " +
-         std::string(thresholds) + ". Flagged repetitions stay in the medians.";
+         std::string(thresholds) +
+         ". Flagged repetitions stay in the medians.\n\nA quiet machine: nothing else running, "
+         "the CPU governor on 'performance' and boost off where the machine lets you, the runs "
+         "pinned (taskset) and ASLR off (setarch -R), more repetitions for flagged cells; "
+         "docs/method.md#a-quiet-machine has the commands.";
 }
 
 // The check of a path option: not "".

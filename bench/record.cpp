@@ -206,6 +206,7 @@ std::optional<Measurement> parse_record(std::string_view line) {
     if (!read_fields(values, replica_prefix(i), m.replicas[i], kReplicaFields)) return std::nullopt;
   }
   if (!values.empty()) return std::nullopt;  // a field the table does not know
+  flag_noise(m);
   return m;
 }
 

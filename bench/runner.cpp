@@ -147,6 +147,7 @@ Measurement run_cell(const Options& o, const Cell& cell, const Dataset& data, bo
     result = make_measurement(cell.allocator, run, hash.value());
   }
   result.noise = loops.noise();
+  flag_noise(result);
   // After the measurement: glibc's check of its fastbins frees a few blocks.
   const ActiveMalloc active = checked_process_malloc(cell.malloc);
   result.malloc = active.name;

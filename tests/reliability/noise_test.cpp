@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "allocators/registry.hpp"
+#include "bench/record.hpp"
 #include "tests/reliability/bench_cli.hpp"
 #include "tests/reliability/json_values.hpp"
 #include "tests/reliability/subprocess.hpp"
@@ -58,6 +60,27 @@ TEST(NoiseFlags, OneSentenceEach) {
             Strings{"the machine was busy: load average 1.6 on 1 core"});
   EXPECT_EQ(mga::noise_flags(0.5, 0.2, 9.0, 4).size(), 3U);
   EXPECT_EQ(mga::noise_flags(0.899, 0.051, 2.51, 2).size(), 3U) << "just past each threshold";
+}
+
+// A run whose threads can wait for each other (a background releaser, replicas)
+// may be held by its own lock: the sentence says so, and a worker's record
+// gets those words from its own threads and release.
+TEST(NoiseFlags, ThreadsThatWaitAreNamedAsACause) {
+  EXPECT_EQ(mga::noise_flags(0.72, std::nullopt, std::nullopt, 2, true),
+            Strings{"the process ran 72% of its wall time: another process or the hypervisor "
+                    "held the CPU, or its threads waited for each other (a lock)"});
+  for (const bool background : {false, true}) {
+    mga::Measurement m;
+    m.allocator = "x";
+    m.steps = 1;
+    m.noise.cpu_fraction = 0.72;
+    m.release = background ? mga::ReleaseMode::background : mga::ReleaseMode::inline_release;
+    const auto parsed = mga::parse_record(mga::to_record(m));
+    ASSERT_TRUE(parsed.has_value());
+    ASSERT_EQ(parsed->noise.flags.size(), 1U);
+    EXPECT_EQ(parsed->noise.flags[0].find("waited for each other") != std::string::npos, background)
+        << parsed->noise.flags[0];
+  }
 }
 
 TEST(NoiseReaders, StealFractionIsADelta) {
@@ -262,6 +285,18 @@ TEST(NoiseRuns, TheSummaryHasANoiseLine) {
   const auto r = bench(small_run(dir.write("names.txt", kNames), {"--quiet"}));
   expect_success(r);
   EXPECT_NE(r.out.find("\nnoise         "), std::string::npos) << r.out;
+}
+
+// --help states the thresholds from the constants the flags use, and how to quiet a machine.
+TEST(NoiseRuns, HelpStatesTheThresholdsAndHowToQuietAMachine) {
+  const auto r = bench({"--help"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  char cpu[64];
+  std::snprintf(cpu, sizeof cpu, "less than %g%% of the loop's wall time",
+                100 * mga::kMinCpuFraction);
+  EXPECT_NE(r.out.find(cpu), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("A quiet machine:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("docs/method.md#a-quiet-machine"), std::string::npos) << r.out;
 }
 
 }  // namespace
