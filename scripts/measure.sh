@@ -6,31 +6,27 @@
 #
 #   scripts/measure.sh [--machine NAME] [--peer DIR] [--quick] [STAGE...]
 #
-# Stages (default: all, in this order), each with its time on a quiet 2-vCPU
-# VM (time: measured by the integrator), at most 75 minutes in all:
+# Stages (default: all, in this order), each with its time on the 2-vCPU
+# EPYC VM debian12-epyc-2vcpu on 2026-12-07; 59 minutes in all:
 #   train      bench_train, 5 repetitions: every policy with --topo dfs and
-#              creation, the arena with hashset, both tapes
-#              (time: measured by the integrator)
+#              creation, the arena with hashset, both tapes (6.0 minutes)
 #   malloc     the policy x process-allocator matrix for the baseline, the
 #              reference-counted and the no-alloc reference policies under
 #              every built-in process allocator but glibc (its cells are the
-#              train stage's), dfs and creation, 5 repetitions
-#              (time: measured by the integrator)
+#              train stage's), dfs and creation, 5 repetitions (9.8 minutes)
 #   threads    --threads 1,2 --release=all for every policy, 3 repetitions
-#              (time: measured by the integrator)
-#   gbench     the Google Benchmark programs (time: measured by the integrator)
-#   sweep      the size axis, 1 repetition (time: measured by the integrator)
-#   callgrind  the allocator's share of instructions, per policy
-#              (time: measured by the integrator)
+#              (22.4 minutes)
+#   gbench     the Google Benchmark programs (4.0 minutes)
+#   sweep      the size axis, 1 repetition (3.2 minutes)
+#   callgrind  the allocator's share of instructions, per policy (1.6 minutes)
 #   cachesim   simulated cache misses per node, the default shape with dfs
-#              and creation (time: measured by the integrator)
+#              and creation (3.2 minutes)
 #   peers      the tapes beside enjector/microgpt-c (needs --peer DIR)
-#              (time: measured by the integrator)
+#              (1.2 minutes)
 #   crosslang  microgpt.py and microgpt.ts under their runtimes, CPython's
-#              4.5-minute training once (--python-repeat 1)
-#              (time: measured by the integrator)
-#   report     scripts/compare.py: REPORT.md, charts, README blocks
-#              (time: measured by the integrator)
+#              4.5-minute training once (--python-repeat 1); 6.6 minutes,
+#              installing the runtimes from npm included
+#   report     scripts/compare.py: REPORT.md, charts, README blocks (7 s)
 #
 # --quick: every number the README's answer quotes, in at most 20 minutes, into
 # the same files (default stages: train malloc gbench report; no other stage
