@@ -208,8 +208,13 @@ def practical(machine: Machine, view: MatrixView, roles: Roles) -> list:
     drop_ins = [(m, view.speed.get((m, roles.baseline))) for m in view.mallocs[1:]]
     faster = [(m, s) for m, s in drop_ins if s is not None and s.side() > 0]
     best = max(faster, key=lambda pair: pair[1].point)[0] if faster else glibc
-    hand = [p for p in roles.having("hand_written") if view.cell(glibc, p)]
-    standard = [p for p in roles.having("standard_library") if view.cell(glibc, p)]
+    trained = machine.series.get(view.topo, {})  # every policy under glibc, when the matrix has fewer
+
+    def under_glibc(policy):
+        return view.cell(glibc, policy) or trained.get(policy)
+
+    hand = [p for p in roles.having("hand_written") if under_glibc(p)]
+    standard = [p for p in roles.having("standard_library") if under_glibc(p)]
     first_of = {}  # a standard resource that frees alike: what the second one's design costs
     for policy in standard:
         frees = roles.has(policy, "frees_per_node")
@@ -217,10 +222,10 @@ def practical(machine: Machine, view: MatrixView, roles: Roles) -> list:
         first = first_of.setdefault(frees, policy)
         for other in twins[:1] + ([first] if first != policy else []):
             rows.append((f"`{policy}` vs `{other}`, under glibc", speed_ratio(
-                f"{label}|pmr|{policy}|{other}", view.cell(glibc, policy), view.cell(glibc, other)), ""))
+                f"{label}|pmr|{policy}|{other}", under_glibc(policy), under_glibc(other)), ""))
     for policy in hand:
         rows.append((f"`{policy}` under glibc vs `{roles.baseline}` under its best drop-in", speed_ratio(
-            f"{label}|remains|{policy}|{best}", view.cell(glibc, policy), view.cell(best, roles.baseline)),
+            f"{label}|remains|{policy}|{best}", under_glibc(policy), view.cell(best, roles.baseline)),
             f"`{best}`"))
     return rows
 

@@ -113,6 +113,23 @@ class FiguresTest(unittest.TestCase):
         self.assertEqual(note, f"`{best}`")
         self.assertAlmostEqual(found.point, ms_per_step(cells[(best, base)]) / ms_per_step(cells[("glibc", hand)]))
 
+    def test_std_pmr_rows_come_from_the_train_runs_when_the_matrix_has_only_some_policies(self):
+        # scripts/measure.sh's matrix holds the baseline, shared_ptr and the arena; std::pmr against
+        # the hand-written policies is then read from the glibc training runs of the same order.
+        fig = self.figures["machine_m"]
+        full = fig.matrix["dfs"]
+        base = fig.roles.baseline
+        narrow = figures.MatrixView(full.topo, full.mallocs, [base],
+                                    {k: run for k, run in full.cells.items() if k[1] == base})
+        rows = {what: found for what, found, _ in figures.practical(fig.machine, narrow, fig.roles)}
+        trained = fig.machine.series["dfs"]
+        pmr = [w for w in rows if w.endswith(", under glibc")]
+        self.assertTrue(pmr, "no std::pmr row")
+        for what in pmr:
+            standard, other = re.findall(r"`([^`]+)`", what)[:2]
+            self.assertAlmostEqual(rows[what].point,
+                                   trained[other].ms_per_step / trained[standard].ms_per_step)
+
     def test_the_no_node_ceiling_is_against_the_reference_in_creation_order(self):
         ceiling = self.figures["machine_m"].ceiling
         exact = fixture_runs(FIXTURES / "machine_m" / "bench_train_tape_exact.json")["tape-exact"]
