@@ -25,10 +25,14 @@ PythonRandom label_generator(std::string_view label) {
   return PythonRandom(*Seed::parse(std::to_string(std::stoull(digest.substr(0, 16), nullptr, 16))));
 }
 
+double median_of_sorted(const std::vector<double>& sorted) {
+  const std::size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return median_of_sorted(values);
 }
 
 double MedianInterval::relative_half_width() const {

@@ -23,6 +23,8 @@ PythonRandom label_generator(std::string_view label);
 
 // stats.median: the middle value, or the mean of the two middle ones.
 double median_of(std::vector<double> values);
+// The same of values already sorted (compute_stats sorts them for min and max too).
+double median_of_sorted(const std::vector<double>& sorted);
 
 struct MedianInterval {
   double median = 0;

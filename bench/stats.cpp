@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bench/bootstrap.hpp"
+
 namespace mga {
 
 Stats compute_stats(std::vector<double> values) {
@@ -10,7 +12,7 @@ Stats compute_stats(std::vector<double> values) {
   if (values.empty()) return s;
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
-  s.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  s.median = median_of_sorted(values);
   s.min = values.front();
   s.max = values.back();
   double sum = 0;
